@@ -1,0 +1,125 @@
+"""AnnAdapter: a DSPy adapter that frames an agent's call plainly and parses the reply strictly.
+
+With one output field the reply *is* the field (plain text, no markup to get wrong). With
+several, the reply is a JSON object; the backend is asked to constrain it to a JSON Schema
+(grammar-enforced on llama.cpp), and the parser still checks every key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import dspy
+
+from ann.errors import ParseError
+from ann.prompts import (
+    AGENT_SYSTEM,
+    INPUT_FIELD,
+    REPLY_JSON,
+    REPLY_JSON_KEY,
+    REPLY_TEXT,
+)
+from ann.render import render
+
+_FENCE = re.compile(r"^```(?:json)?\s*\n?(.*?)\n?```\s*$", re.DOTALL)
+
+
+def field_label(name: str) -> str:
+    """``final_answer`` → ``Final answer``."""
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def output_schema(output_fields: list[str]) -> dict[str, Any] | None:
+    """The JSON Schema of a reply, or None when the reply is plain text (one output field)."""
+    if len(output_fields) < 2:
+        return None
+    return {
+        "type": "object",
+        "properties": {name: {"type": "string"} for name in output_fields},
+        "required": list(output_fields),
+        "additionalProperties": False,
+    }
+
+
+def _description(field: Any) -> str:
+    desc = (field.json_schema_extra or {}).get("desc", "") if field is not None else ""
+    # DSPy fills an absent description with "${name}"; that placeholder is no description.
+    return "" if not desc or desc.startswith("${") else desc
+
+
+class AnnAdapter(dspy.Adapter):
+    """Formats a signature into plain chat messages and parses the reply back into fields.
+
+    Usable on its own by ann's agents, or inside DSPy (``dspy.configure(adapter=AnnAdapter())``)
+    when a trained graph is exported as a DSPy program.
+    """
+
+    def format(
+        self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
+    ) -> list[dict[str, str]]:
+        messages = [{"role": "system", "content": self.system_message(signature)}]
+        for demo in demos:
+            messages.append({"role": "user", "content": self.user_message(signature, demo)})
+            messages.append({"role": "assistant", "content": self.reply_text(signature, demo)})
+        messages.append({"role": "user", "content": self.user_message(signature, inputs)})
+        return messages
+
+    def system_message(self, signature: type[dspy.Signature]) -> str:
+        outputs = list(signature.output_fields)
+        if len(outputs) == 1:
+            desc = _description(signature.output_fields[outputs[0]])
+            reply = render(REPLY_TEXT, output=field_label(outputs[0]).lower(), description=f" ({desc})" if desc else "")
+        else:
+            keys = "\n".join(
+                render(REPLY_JSON_KEY, name=name, description=_description(field) or field_label(name))
+                for name, field in signature.output_fields.items()
+            )
+            reply = render(REPLY_JSON, keys=keys)
+        return render(AGENT_SYSTEM, instructions=signature.instructions.strip(), reply_format=reply).strip()
+
+    def user_message(self, signature: type[dspy.Signature], values: dict[str, Any]) -> str:
+        names = list(signature.input_fields)
+        if len(names) == 1:
+            return str(values.get(names[0], ""))
+        return "\n\n".join(
+            render(INPUT_FIELD, label=field_label(name), value=str(values.get(name, ""))) for name in names
+        )
+
+    def reply_text(self, signature: type[dspy.Signature], values: dict[str, Any]) -> str:
+        outputs = list(signature.output_fields)
+        if len(outputs) == 1:
+            return str(values.get(outputs[0], ""))
+        return json.dumps({name: str(values.get(name, "")) for name in outputs}, ensure_ascii=False)
+
+    def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
+        return parse_reply(list(signature.output_fields), completion)
+
+
+def parse_reply(output_fields: list[str], completion: str) -> dict[str, str]:
+    """Turn a reply into output fields.
+
+    Raises:
+        ParseError: The reply is empty, or (for several fields) not a JSON object holding every
+            field; ``raw`` keeps the reply.
+    """
+    text = (completion or "").strip()
+    if not text:
+        raise ParseError("the model returned an empty reply", raw=completion or "")
+    if len(output_fields) == 1:
+        return {output_fields[0]: text}
+    fenced = _FENCE.match(text)
+    body = fenced.group(1) if fenced else text
+    start, end = body.find("{"), body.rfind("}")
+    try:
+        data = json.loads(body[start : end + 1]) if start >= 0 and end > start else None
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise ParseError(f"expected a JSON object with keys {output_fields}, got: {text[:120]!r}", raw=text)
+    missing = [name for name in output_fields if name not in data]
+    if missing:
+        raise ParseError(f"reply JSON lacks keys {missing}: {text[:120]!r}", raw=text)
+    return {name: data[name] if isinstance(data[name], str) else json.dumps(data[name]) for name in output_fields}

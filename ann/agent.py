@@ -1,0 +1,83 @@
+"""Agent: one LLM call per forward step, framed by its role and instructions (both trainable)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import dspy
+
+from ann.params import Param
+from ann.prompts import AGENT_ROLE
+from ann.render import render
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def check_name(kind: str, name: str) -> None:
+    """Names become dotted parameter paths and file keys, so they must be simple identifiers."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"{kind} name {name!r} is invalid: use letters, digits, '_' or '-', starting with a letter or '_'"
+        )
+
+
+class Agent:
+    """One member of a layer's team: a role and instructions that frame one LLM call.
+
+    Args:
+        name: Unique within its layer; used in parameter names (``solve.alice.instructions``).
+        role: Who the agent is, as a noun phrase ("a careful math tutor"). Trainable.
+        instructions: How it does its part of the task. Trainable.
+
+    Example:
+        >>> Agent("solver", role="a careful math tutor", instructions="Work step by step.")
+    """
+
+    def __init__(self, name: str, role: str = "", instructions: str = "") -> None:
+        check_name("agent", name)
+        self.name = name
+        self.role = Param(role, description=f"the role of agent '{name}': who it is, as a short noun phrase")
+        self.instructions = Param(
+            instructions, description=f"the instructions of agent '{name}': how it does its part of the task"
+        )
+        self.demos: list[dict[str, Any]] = []
+
+    def named_parameters(self) -> Iterator[tuple[str, Param]]:
+        yield "role", self.role
+        yield "instructions", self.instructions
+
+    def task_text(self) -> str:
+        """The agent's part of the system message: its role line, then its instructions."""
+        role = self.role.value.strip().rstrip(".")
+        parts = [render(AGENT_ROLE, role=role)] if role else []
+        if self.instructions.value.strip():
+            parts.append(self.instructions.value.strip())
+        return "\n\n".join(parts)
+
+    def signature(
+        self, inputs: list[str], outputs: list[str], descriptions: dict[str, str] | None = None
+    ) -> type[dspy.Signature]:
+        """The DSPy signature of this agent's call inside a layer with these fields."""
+        described = tuple(sorted((descriptions or {}).items()))
+        return _make_signature(self.task_text(), tuple(inputs), tuple(outputs), described)
+
+    def __repr__(self) -> str:
+        return f"Agent({self.name!r}, role={self.role.value!r})"
+
+
+@lru_cache(maxsize=1024)
+def _make_signature(
+    instructions: str, inputs: tuple[str, ...], outputs: tuple[str, ...], described: tuple[tuple[str, str], ...]
+) -> type[dspy.Signature]:
+    # Building a signature creates a pydantic model class; the same texts give the same class.
+    desc = dict(described)
+    fields: dict[str, Any] = {}
+    for name in inputs:
+        fields[name] = (str, dspy.InputField(desc=desc.get(name, "")))
+    for name in outputs:
+        fields[name] = (str, dspy.OutputField(desc=desc.get(name, "")))
+    # A single space keeps DSPy from inventing default instructions for an empty task text.
+    return dspy.make_signature(fields, instructions or " ")

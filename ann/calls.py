@@ -1,0 +1,61 @@
+"""traced_call: one model call recorded in the trace, whatever happens to it.
+
+Agents and aggregators both call through here, so every call — answered, failed or unparseable —
+lands in the trace with its messages, raw reply, tokens, cost and latency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ann.errors import LMError, ParseError
+from ann.lm import ModelClient
+from ann.trace import CallRecord, Trace
+
+T = TypeVar("T")
+
+
+async def traced_call(
+    client: ModelClient,
+    trace: Trace,
+    *,
+    layer: str,
+    agent: str,
+    purpose: str,
+    inputs: dict[str, Any],
+    messages: list[dict[str, str]],
+    parse: Callable[[str], T],
+    sample: int = 0,
+    temperature: float | None = None,
+    response_format: dict[str, Any] | None = None,
+) -> T:
+    """Call the model, record the call, and parse the reply.
+
+    Raises:
+        LMError: The model could not be reached; recorded in the trace first.
+        ParseError: The reply could not be parsed; recorded in the trace first.
+    """
+    record = CallRecord(layer=layer, agent=agent, purpose=purpose, inputs=dict(inputs), messages=messages)
+    trace.calls.append(record)
+    try:
+        completion = await client.complete(
+            messages, sample=sample, temperature=temperature, response_format=response_format
+        )
+    except LMError as exc:
+        record.error = str(exc)
+        raise
+    record.raw = completion.text
+    record.prompt_tokens = completion.prompt_tokens
+    record.completion_tokens = completion.completion_tokens
+    record.cost = completion.cost
+    record.latency_s = completion.latency_s
+    record.cache_hit = completion.cache_hit
+    try:
+        parsed = parse(completion.text)
+    except ParseError as exc:
+        record.error = str(exc)
+        raise
+    if isinstance(parsed, dict):
+        record.outputs = dict(parsed)
+    return parsed

@@ -1,0 +1,189 @@
+"""Graph: layers of agent teams as a networkx DAG whose edges carry the fields they pass."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import networkx as nx
+
+from ann.datasets.example import Example
+from ann.engine import Result, run_batch, run_graph
+from ann.errors import GraphError
+from ann.layers.layer import Layer
+from ann.lm import ModelClient
+from ann.params import Param
+
+INPUT = "<input>"
+
+
+class Graph:
+    """A DAG of layers; ``graph(**inputs)`` runs one example through it.
+
+    Args:
+        layers: The layers, in any order; the DAG follows from their input and output fields.
+        inputs: Fields the caller supplies.
+        outputs: Fields the graph returns; each must be produced by some layer.
+        name: A short name for reports.
+        description: What the task is, in words (used by reports and, later, the optimizer).
+        fields: Optional descriptions of fields, shown to agents next to field names.
+        lm: The model client used when a call does not pass one.
+
+    Raises:
+        GraphError: Duplicate layer names, a field produced twice, an input nobody produces, an
+            output nobody produces, or a cycle — naming the layer and field.
+
+    Example:
+        >>> solve = Layer("solve", [Agent("a"), Agent("b"), Agent("c")], "vote",
+        ...               inputs=["question"], outputs=["answer"])
+        >>> graph = Graph([solve], inputs=["question"], outputs=["answer"], lm=ann.connect())
+        >>> graph(question="What is 6 * 7?").outputs["answer"]
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        *,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        name: str = "graph",
+        description: str = "",
+        fields: dict[str, str] | None = None,
+        lm: ModelClient | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.fields = dict(fields or {})
+        self.lm = lm
+        self.layers: dict[str, Layer] = {}
+        for layer in layers:
+            if layer.name in self.layers or layer.name == INPUT:
+                raise GraphError(f"layer '{layer.name}': duplicate layer name")
+            self.layers[layer.name] = layer
+        self.dag = self._build()
+        self.order: list[str] = [node for node in nx.topological_sort(self.dag) if node != INPUT]
+
+    def _build(self) -> nx.DiGraph:
+        if not self.inputs:
+            raise GraphError("graph: no inputs; name at least one input field")
+        producer: dict[str, str] = {name: INPUT for name in self.inputs}
+        for layer in self.layers.values():
+            for name in layer.outputs:
+                if name in producer:
+                    first = "the graph input" if producer[name] == INPUT else f"layer '{producer[name]}'"
+                    raise GraphError(f"layer '{layer.name}': output '{name}' is already produced by {first}")
+                producer[name] = layer.name
+        dag = nx.DiGraph()
+        dag.add_node(INPUT)
+        for layer in self.layers.values():
+            dag.add_node(layer.name, layer=layer)
+        for layer in self.layers.values():
+            for name in layer.inputs:
+                if name not in producer:
+                    raise GraphError(
+                        f"layer '{layer.name}': input '{name}' is not a graph input nor any layer's output"
+                    )
+                source = producer[name]
+                if dag.has_edge(source, layer.name):
+                    dag.edges[source, layer.name]["fields"].append(name)
+                else:
+                    dag.add_edge(source, layer.name, fields=[name])
+        for name in self.outputs:
+            if name not in producer or producer[name] == INPUT:
+                raise GraphError(f"graph: output '{name}' is not produced by any layer")
+        try:
+            cycle = nx.find_cycle(dag)
+        except nx.NetworkXNoCycle:
+            return dag
+        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
+        raise GraphError(f"layer '{cycle[0][0]}': cycle in the graph: {path}")
+
+    def named_parameters(self) -> Iterator[tuple[str, Param]]:
+        """Every param with its dotted name (``solve.alice.instructions``), each param once."""
+        seen: set[int] = set()
+        for layer_name in self.order:
+            for name, param in self.layers[layer_name].named_parameters():
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    yield f"{layer_name}.{name}", param
+
+    def parameters(self) -> list[Param]:
+        return [param for _, param in self.named_parameters()]
+
+    def state_dict(self) -> dict[str, str]:
+        """Every param's current value by dotted name; JSON-serialisable."""
+        return {name: param.value for name, param in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, str]) -> None:
+        """Set param values from ``state_dict()`` output; checks everything before changing anything.
+
+        Raises:
+            GraphError: Unknown or missing names, or values that are not strings.
+        """
+        params = dict(self.named_parameters())
+        unknown = sorted(set(state) - set(params))
+        missing = sorted(set(params) - set(state))
+        if unknown or missing:
+            raise GraphError(f"state dict does not match the graph: unknown {unknown}, missing {missing}")
+        wrong = sorted(name for name, value in state.items() if not isinstance(value, str))
+        if wrong:
+            raise GraphError(f"state dict values must be strings: {wrong}")
+        for name, value in state.items():
+            params[name].value = value
+
+    def _client(self, lm: ModelClient | None) -> ModelClient:
+        client = lm or self.lm
+        if client is None:
+            raise GraphError("no model: pass lm=ann.connect() to Graph(...) or to the call")
+        return client
+
+    async def acall(self, *, lm: ModelClient | None = None, **inputs: Any) -> Result:
+        """Run one example.
+
+        Raises:
+            RunError: A layer failed (its trace is on the error as ``.trace``).
+            LMError: The model could not be reached.
+        """
+        return await run_graph(self, inputs, self._client(lm), raise_errors=True)
+
+    def __call__(self, *, lm: ModelClient | None = None, **inputs: Any) -> Result:
+        """Run one example synchronously; see ``acall``."""
+        return _run_sync(self.acall(lm=lm, **inputs))
+
+    async def abatch(
+        self,
+        examples: Sequence[Example],
+        *,
+        lm: ModelClient | None = None,
+        on_result: Callable[[Example, Result], None] | None = None,
+    ) -> list[Result]:
+        """Run many examples concurrently under the model's concurrency limit.
+
+        A failed example gives a Result with ``error`` set; an unreachable model raises LMError.
+        """
+        return await run_batch(self, examples, self._client(lm), on_result=on_result)
+
+    def batch(
+        self,
+        examples: Sequence[Example],
+        *,
+        lm: ModelClient | None = None,
+        on_result: Callable[[Example, Result], None] | None = None,
+    ) -> list[Result]:
+        """Synchronous ``abatch``."""
+        return _run_sync(self.abatch(examples, lm=lm, on_result=on_result))
+
+    def __repr__(self) -> str:
+        return f"Graph({self.name!r}, layers={self.order})"
+
+
+def _run_sync(coro: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    coro.close()
+    raise GraphError("called synchronously inside a running event loop; use `await graph.acall(...)` instead")

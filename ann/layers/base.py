@@ -1,0 +1,147 @@
+"""The aggregator interface: how a team's members are run and their answers combined.
+
+An aggregator drives the whole team — not just the final combine step — so team types with
+rounds (debate, solver → reviewer → refiner, critique-refine) fit the same interface: they call
+``team.answer`` as often as their control flow needs and return one ``LayerOutcome``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ann.adapter import AnnAdapter, output_schema, parse_reply
+from ann.agent import Agent
+from ann.calls import traced_call
+from ann.errors import AnnError, ParseError
+from ann.lm import ModelClient, json_response_format
+from ann.trace import Trace
+
+if TYPE_CHECKING:
+    from ann.layers.layer import Layer
+
+ADAPTER = AnnAdapter()
+
+
+@dataclass
+class Candidate:
+    """One team member's answer (or its failure)."""
+
+    agent: str
+    sample: int
+    outputs: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass
+class LayerOutcome:
+    """What a layer produced and why: its outputs, all candidates and the aggregator's decision."""
+
+    outputs: dict[str, Any]
+    candidates: list[Candidate] = field(default_factory=list)
+    decision: str = ""
+
+
+class TeamRun:
+    """One layer's team at work on one input: runs agents and records every call in the trace."""
+
+    def __init__(
+        self,
+        layer: Layer,
+        values: dict[str, Any],
+        client: ModelClient,
+        trace: Trace,
+        descriptions: dict[str, str],
+    ) -> None:
+        self.layer = layer
+        self.values = values
+        self.client = client
+        self.trace = trace
+        self.descriptions = descriptions
+
+    async def ask(
+        self,
+        agent: Agent,
+        values: dict[str, Any],
+        *,
+        inputs: list[str],
+        outputs: list[str],
+        sample: int = 0,
+        temperature: float | None = None,
+        purpose: str = "answer",
+    ) -> dict[str, Any]:
+        """One framed, traced call of ``agent`` over the given fields.
+
+        Raises:
+            ParseError: The reply did not fit the output fields (recorded in the trace).
+            LMError: The model could not be reached (recorded in the trace).
+        """
+        signature = agent.signature(inputs, outputs, self.descriptions)
+        messages = ADAPTER.format(signature, agent.demos, values)
+        schema = output_schema(outputs)
+        response_format = json_response_format(schema, self.client.config.schema_style) if schema else None
+        return await traced_call(
+            self.client,
+            self.trace,
+            layer=self.layer.name,
+            agent=agent.name,
+            purpose=purpose,
+            inputs={name: values.get(name) for name in inputs},
+            messages=messages,
+            parse=lambda text: parse_reply(outputs, text),
+            sample=sample,
+            temperature=temperature,
+            response_format=response_format,
+        )
+
+    async def answer(self, agent: Agent, *, sample: int = 0) -> Candidate:
+        """One member's answer to the layer's inputs; a parse failure becomes a failed candidate."""
+        temperature = self.layer.temperature if sample == 0 else max(self.layer.temperature or 0.0, 0.7)
+        try:
+            outputs = await self.ask(
+                agent,
+                self.values,
+                inputs=self.layer.inputs,
+                outputs=self.layer.outputs,
+                sample=sample,
+                temperature=temperature,
+            )
+        except ParseError as exc:
+            return Candidate(agent=agent.name, sample=sample, outputs=None, error=str(exc))
+        return Candidate(agent=agent.name, sample=sample, outputs=outputs)
+
+    async def answer_all(self) -> list[Candidate]:
+        """Every member answers, ``samples`` times each, concurrently; order is agent then sample."""
+        jobs = [self.answer(agent, sample=s) for agent in self.layer.agents for s in range(self.layer.samples)]
+        return list(await asyncio.gather(*jobs))
+
+
+class LayerFailed(AnnError):
+    """No member of a layer's team produced a usable answer."""
+
+
+def usable(candidates: list[Candidate], layer: str) -> list[Candidate]:
+    """The candidates that produced outputs; raises when there are none."""
+    good = [c for c in candidates if c.outputs is not None]
+    if not good:
+        first = candidates[0].error if candidates else "no agents ran"
+        raise LayerFailed(f"layer '{layer}': no usable answer from its team ({first})")
+    return good
+
+
+class Aggregator(ABC):
+    """Runs a layer's team and combines its answers.
+
+    Subclasses set ``name`` (the spec's ``aggregator:`` value) and the team size they accept,
+    and implement ``run``. Register them in ``ann.layers.registry``.
+    """
+
+    name: ClassVar[str]
+    min_agents: ClassVar[int] = 1
+    max_agents: ClassVar[int | None] = None
+
+    @abstractmethod
+    async def run(self, team: TeamRun) -> LayerOutcome:
+        """Run the team on ``team.values`` and return the layer's outputs."""

@@ -1,0 +1,15 @@
+"""The aggregators a spec may name, by name."""
+
+from __future__ import annotations
+
+from ann.layers.base import Aggregator
+from ann.layers.judge import Judge
+from ann.layers.single import Single
+from ann.layers.synthesize import Synthesize
+from ann.layers.vote import Vote
+
+AGGREGATORS: dict[str, type[Aggregator]] = {cls.name: cls for cls in (Single, Vote, Judge, Synthesize)}
+
+
+def aggregator_class(name: str) -> type[Aggregator] | None:
+    return AGGREGATORS.get(name)

@@ -1,0 +1,15 @@
+"""single: one agent answers; its answer is the layer's output."""
+
+from __future__ import annotations
+
+from ann.layers.base import Aggregator, LayerOutcome, TeamRun, usable
+
+
+class Single(Aggregator):
+    name = "single"
+    max_agents = 1
+
+    async def run(self, team: TeamRun) -> LayerOutcome:
+        candidates = await team.answer_all()
+        chosen = usable(candidates, team.layer.name)[0]
+        return LayerOutcome(outputs=dict(chosen.outputs or {}), candidates=candidates, decision="single agent")

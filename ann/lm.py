@@ -1,0 +1,241 @@
+"""The one road to a model: dspy.LM over LiteLLM, plus ann's cache, concurrency limit and meter.
+
+Every LLM call ann makes — agents, aggregators, judges, optimizers — goes through
+``ModelClient.complete``, so caching, retries, the global concurrency limit and token/cost
+accounting hold everywhere without each caller remembering them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# LiteLLM fetches its model price map at import unless told to use the bundled copy; offline that
+# costs seconds of retries. Set before anything imports litellm.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import dspy  # noqa: E402
+from dspy.utils.exceptions import LMError as DspyLMError  # noqa: E402
+
+from ann.cache import CallCache, request_key  # noqa: E402
+from ann.errors import LMError  # noqa: E402
+from ann.trace import Usage  # noqa: E402
+
+SchemaStyle = Literal["llamacpp", "openai", "none"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model to call and how.
+
+    Args:
+        model: A LiteLLM model string, e.g. ``openai/gpt-4o-mini`` or ``ollama/qwen2.5``.
+        api_base: The endpoint for local or OpenAI-compatible servers.
+        api_key: Never written to bundles, traces or logs.
+        temperature: Default sampling temperature.
+        max_tokens: Default reply length cap.
+        timeout_s: Per-call timeout.
+        num_retries: Retries on 429 / 5xx / timeouts, with backoff honouring Retry-After.
+        schema_style: How to ask for schema-constrained JSON: ``llamacpp`` (``json_object`` with
+            a ``schema``, grammar-enforced by llama.cpp), ``openai`` (``json_schema``), or
+            ``none`` (prompt-only, parsed leniently).
+        label: A short human name for messages (e.g. ``embedded SmolLM2-135M``).
+    """
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    temperature: float = 0.0
+    max_tokens: int = 512
+    timeout_s: float = 120.0
+    num_retries: int = 3
+    schema_style: SchemaStyle = "none"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.model or not isinstance(self.model, str):
+            raise ValueError(f"model must be a LiteLLM model string such as 'openai/gpt-4o-mini', got {self.model!r}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+
+    def describe(self) -> str:
+        where = f" at {self.api_base}" if self.api_base else ""
+        return f"{self.label or self.model}{where}"
+
+    def public(self) -> dict[str, Any]:
+        """Settings safe to store in a bundle or report: everything but the key."""
+        return {
+            "model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "schema_style": self.schema_style,
+            "label": self.label,
+        }
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One reply and what it cost."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    cache_hit: bool = False
+    latency_s: float = 0.0
+
+
+def json_response_format(schema: dict[str, Any], style: SchemaStyle) -> dict[str, Any] | None:
+    """The ``response_format`` that makes a backend emit JSON matching ``schema``."""
+    if style == "llamacpp":
+        return {"type": "json_object", "schema": schema}
+    if style == "openai":
+        return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": True}}
+    return None
+
+
+class ModelClient:
+    """Calls one model through ``dspy.LM`` (LiteLLM engine), with cache, limit and accounting.
+
+    Args:
+        config: The model and its settings.
+        cache: A call cache, or None to always call the model.
+        concurrency: At most this many calls of this client are in flight at once.
+
+    Example:
+        >>> client = ModelClient(ModelConfig("openai/gpt-4o-mini"), concurrency=8)
+        >>> reply = await client.complete([{"role": "user", "content": "Hi"}])
+    """
+
+    def __init__(self, config: ModelConfig, *, cache: CallCache | None = None, concurrency: int = 4) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self.config = config
+        self.cache = cache
+        self.concurrency = concurrency
+        self.usage = Usage()
+        self._limits: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        extra: dict[str, Any] = {}
+        if config.api_base:
+            extra["api_base"] = config.api_base
+        if config.api_key:
+            extra["api_key"] = config.api_key
+        self.dspy_lm = dspy.LM(
+            config.model,
+            engine="litellm",
+            cache=False,
+            num_retries=config.num_retries,
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            timeout=config.timeout_s,
+            **extra,
+        )
+
+    def _limit(self) -> asyncio.Semaphore:
+        # A semaphore belongs to one event loop; sync callers start a fresh loop per run.
+        loop = asyncio.get_running_loop()
+        if loop not in self._limits:
+            self._limits = {known: sem for known, sem in self._limits.items() if not known.is_closed()}
+            self._limits[loop] = asyncio.Semaphore(self.concurrency)
+        return self._limits[loop]
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        sample: int = 0,
+        response_format: dict[str, Any] | None = None,
+    ) -> Completion:
+        """Send one chat request (or answer it from the cache).
+
+        Args:
+            messages: OpenAI-style chat messages.
+            temperature: Overrides the config's temperature for this call.
+            max_tokens: Overrides the config's reply length cap for this call.
+            sample: The sample index; distinct indexes are distinct cache entries.
+            response_format: Passed to the backend for constrained output.
+
+        Returns:
+            The reply text with its token counts, cost, latency and whether it was cached.
+
+        Raises:
+            LMError: The model could not be reached or kept failing after retries.
+        """
+        settings: dict[str, Any] = {
+            "temperature": self.config.temperature if temperature is None else temperature,
+            "max_tokens": max_tokens or self.config.max_tokens,
+        }
+        if response_format is not None:
+            settings["response_format"] = response_format
+        key = request_key({"model": self.config.model, "messages": messages, "sample": sample, **settings})
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            completion = Completion(
+                text=hit["text"],
+                prompt_tokens=hit.get("prompt_tokens", 0),
+                completion_tokens=hit.get("completion_tokens", 0),
+                cost=0.0,
+                cache_hit=True,
+            )
+            self.usage.add(Usage(cache_hits=1))
+            return completion
+        async with self._limit():
+            started = time.perf_counter()
+            try:
+                response = await self.dspy_lm.aforward(messages=messages, **settings)
+            except DspyLMError as exc:
+                raise LMError(f"model {self.config.describe()}: {_first_line(exc)}") from exc
+            latency = time.perf_counter() - started
+        completion = _completion_from(response, latency)
+        self.usage.add(
+            Usage(
+                calls=1,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cost=completion.cost,
+            )
+        )
+        if self.cache is not None:
+            self.cache.put(
+                key,
+                {
+                    "text": completion.text,
+                    "prompt_tokens": completion.prompt_tokens,
+                    "completion_tokens": completion.completion_tokens,
+                },
+            )
+        return completion
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _completion_from(response: Any, latency: float) -> Completion:
+    """Read text, usage and cost from a LiteLLM ``ModelResponse``."""
+    choices = _get(response, "choices") or []
+    if not choices:
+        raise LMError("model returned no choices")
+    message = _get(choices[0], "message") or {}
+    text = _get(message, "content") or ""
+    usage = _get(response, "usage") or {}
+    hidden = getattr(response, "_hidden_params", None) or {}
+    cost = hidden.get("response_cost") if isinstance(hidden, dict) else None
+    return Completion(
+        text=text,
+        prompt_tokens=int(_get(usage, "prompt_tokens") or 0),
+        completion_tokens=int(_get(usage, "completion_tokens") or 0),
+        cost=float(cost or 0.0),
+        latency_s=latency,
+    )
+
+
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)

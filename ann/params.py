@@ -1,0 +1,44 @@
+"""Param: a piece of text the optimizer may rewrite — the "weights" of an agentic network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class HistoryEntry:
+    """One accepted value of a param and the validation score it earned (None before scoring)."""
+
+    value: str
+    score: float | None = None
+    step: int | None = None
+
+
+class Param:
+    """A trainable text: a role, instructions, a tool doc, or a choice such as an aggregator.
+
+    Args:
+        value: The current text.
+        description: What the text is for; shown to the optimizer in every rewrite prompt.
+        trainable: Whether the optimizer may change it.
+
+    Example:
+        >>> p = Param("Solve the problem step by step.", description="instructions of the solver")
+        >>> p.value
+        'Solve the problem step by step.'
+    """
+
+    def __init__(self, value: str, *, description: str, trainable: bool = True) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"Param value must be a str, got {type(value).__name__}: {value!r}")
+        if not description or not description.strip():
+            raise ValueError("Param needs a non-empty description saying what the text is for")
+        self.value = value
+        self.description = description
+        self.trainable = trainable
+        self.grads: list[str] = []
+        self.history: list[HistoryEntry] = [HistoryEntry(value=value)]
+
+    def __repr__(self) -> str:
+        flag = "" if self.trainable else ", trainable=False"
+        return f"Param({self.value!r}, description={self.description!r}{flag})"

@@ -1,0 +1,25 @@
+"""How an agent's call is framed: the system and user messages an agent sends.
+
+Small local models follow a plain chat prompt far better than a templated one (measured on
+Qwen2.5-Coder-0.5B: DSPy's default Predict framing 15 % on HumanEval, a plain chat prompt 50 %),
+so an agent with one output field is asked in plain words and answers in plain text; only
+several output fields call for JSON, which the backend constrains with a schema.
+"""
+
+# The system message: the agent's task text (role + instructions) and the reply format.
+AGENT_SYSTEM = "{instructions}{reply_format}"
+
+# An agent's task text when it has a role; the role is a noun phrase ("a careful solver").
+AGENT_ROLE = "You are {role}."
+
+# Reply format for one output field: plain text, optionally described.
+REPLY_TEXT = "\n\nReply with the {output}{description}."
+
+# Reply format for several output fields: one JSON object.
+REPLY_JSON = "\n\nReply with a JSON object with these keys:\n{keys}"
+
+# One key line inside REPLY_JSON.
+REPLY_JSON_KEY = '- "{name}": {description}'
+
+# One labelled input field in the user message, used when a call has several inputs.
+INPUT_FIELD = "{label}:\n{value}"

@@ -1,0 +1,115 @@
+"""The YAML spec: a graph, its task, its metric and its model, validated by pydantic.
+
+A spec error is reported as one line naming the file and the field path, e.g.
+``spec.yaml: graph.layers.0.agents: at least one agent is needed``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ann.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a typo in a spec must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentSpec(_Strict):
+    name: str
+    role: str = ""
+    instructions: str = ""
+
+
+class LayerSpec(_Strict):
+    name: str
+    inputs: list[str]
+    outputs: list[str] = Field(min_length=1)
+    aggregator: str = "single"
+    agents: list[AgentSpec] = Field(min_length=1)
+
+
+class GraphSpec(_Strict):
+    layers: list[LayerSpec] = Field(min_length=1)
+
+
+class MetricSpec(_Strict):
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelSpec(_Strict):
+    """Model settings; flags and environment variables override them."""
+
+    name: str | None = None
+    api_base: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 512
+
+
+class Spec(_Strict):
+    """A whole task: what goes in, what comes out, how it is scored, and the graph that does it."""
+
+    name: str
+    description: str = ""
+    inputs: list[str] = Field(min_length=1)
+    outputs: list[str] = Field(min_length=1)
+    fields: dict[str, str] = Field(default_factory=dict)
+    metric: MetricSpec | None = None
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    graph: GraphSpec
+
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _metric_shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{where}: {first['msg']}"
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a YAML spec.
+
+    Args:
+        path: The spec file.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        ConfigError: The file is missing, is not YAML, or does not match the spec schema; the
+            message is one line naming the file and the line or field.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read spec ({exc.strerror or exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{line}: invalid YAML ({problem})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a spec must be a mapping with name, inputs, outputs and graph")
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc)}") from exc
