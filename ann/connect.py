@@ -39,6 +39,7 @@ def connect(
     cache: bool = True,
     cache_dir: str | Path | None = None,
     schema_style: SchemaStyle | None = None,
+    seed: int | None = None,
 ) -> ModelClient:
     """A model client, starting the embedded model when no model is named.
 
@@ -50,6 +51,7 @@ def connect(
         cache: Keep replies in the on-disk call cache.
         cache_dir: Where the cache lives (default: the user cache dir).
         schema_style: Override how constrained JSON is requested (see ``ModelConfig``).
+        seed: Sampling seed sent with every request.
 
     Raises:
         ConfigError: The embedded model or llama-cpp-python is not installed, or a GGUF is missing.
@@ -83,6 +85,7 @@ def connect(
         num_retries=num_retries,
         schema_style=schema_style or style,
         label=label,
+        seed=seed,
     )
     call_cache = CallCache(Path(cache_dir) if cache_dir else default_cache_dir()) if cache else None
     return ModelClient(config, cache=call_cache, concurrency=concurrency)

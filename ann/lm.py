@@ -43,6 +43,8 @@ class ModelConfig:
             a ``schema``, grammar-enforced by llama.cpp), ``openai`` (``json_schema``), or
             ``none`` (prompt-only, parsed leniently).
         label: A short human name for messages (e.g. ``embedded SmolLM2-135M``).
+        seed: Sent with each request (plus the sample index) so sampling repeats where the
+            backend honours it.
     """
 
     model: str
@@ -54,6 +56,7 @@ class ModelConfig:
     num_retries: int = 3
     schema_style: SchemaStyle = "none"
     label: str = ""
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if not self.model or not isinstance(self.model, str):
@@ -75,6 +78,7 @@ class ModelConfig:
             "max_tokens": self.max_tokens,
             "schema_style": self.schema_style,
             "label": self.label,
+            "seed": self.seed,
         }
 
 
@@ -106,13 +110,22 @@ class ModelClient:
         config: The model and its settings.
         cache: A call cache, or None to always call the model.
         concurrency: At most this many calls of this client are in flight at once.
+        lm: A ready ``dspy.BaseLM`` to call instead of building ``dspy.LM`` from ``config``
+            (tests pass a scripted LM here).
 
     Example:
         >>> client = ModelClient(ModelConfig("openai/gpt-4o-mini"), concurrency=8)
         >>> reply = await client.complete([{"role": "user", "content": "Hi"}])
     """
 
-    def __init__(self, config: ModelConfig, *, cache: CallCache | None = None, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        *,
+        cache: CallCache | None = None,
+        concurrency: int = 4,
+        lm: dspy.BaseLM | None = None,
+    ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         self.config = config
@@ -125,7 +138,7 @@ class ModelClient:
             extra["api_base"] = config.api_base
         if config.api_key:
             extra["api_key"] = config.api_key
-        self.dspy_lm = dspy.LM(
+        self.dspy_lm = lm or dspy.LM(
             config.model,
             engine="litellm",
             cache=False,
@@ -174,6 +187,8 @@ class ModelClient:
         }
         if response_format is not None:
             settings["response_format"] = response_format
+        if self.config.seed is not None:
+            settings["seed"] = self.config.seed + sample
         key = request_key({"model": self.config.model, "messages": messages, "sample": sample, **settings})
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             completion = Completion(

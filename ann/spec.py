@@ -33,6 +33,8 @@ class LayerSpec(_Strict):
     outputs: list[str] = Field(min_length=1)
     aggregator: str = "single"
     agents: list[AgentSpec] = Field(min_length=1)
+    samples: int = Field(default=1, ge=1)
+    temperature: float | None = None
 
 
 class GraphSpec(_Strict):

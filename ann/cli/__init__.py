@@ -1,0 +1,56 @@
+"""The `ann` command: parse flags, dispatch, and turn errors into one line and an exit code.
+
+Exit codes: 0 success, 1 a model or run failure, 2 bad input (spec, dataset, flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
+from ann.cli import eval as eval_command
+from ann.cli import run as run_command
+from ann.cli.common import model_flags
+from ann.errors import AnnError, ConfigError
+
+__all__ = ["main"]
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="ann", description="Build, run and train Agentic Neural Networks (multi-agent LLM graphs)."
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parents = [model_flags()]
+    run_command.add_parser(commands, parents)
+    eval_command.add_parser(commands, parents)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console(stderr=False)
+    errors = Console(stderr=True)
+    try:
+        return int(args.handler(args, console))
+    except ConfigError as exc:
+        return _fail(errors, args, exc, 2)
+    except AnnError as exc:
+        return _fail(errors, args, exc, 1)
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        return 130
+
+
+def _fail(console: Console, args: argparse.Namespace, exc: BaseException, code: int) -> int:
+    if args.verbose:
+        console.print_exception()
+    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

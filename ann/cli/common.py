@@ -1,0 +1,61 @@
+"""What every `ann` command shares: the model flags, model setup and the one-line error policy."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ann.build import graph_from_spec
+from ann.connect import connect
+from ann.graph import Graph
+from ann.lm import ModelClient
+from ann.spec import Spec, load_spec
+
+
+def model_flags() -> argparse.ArgumentParser:
+    """The global flags, accepted by every command (before or after its arguments)."""
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("model and run settings")
+    group.add_argument("--model", help="LiteLLM model string (default: $ANN_MODEL, the spec, else the embedded model)")
+    group.add_argument("--api-base", help="OpenAI-compatible endpoint (default: $ANN_API_BASE or the spec)")
+    group.add_argument("--gguf", type=Path, help="serve this GGUF file locally with llama.cpp and use it")
+    group.add_argument("--concurrency", type=int, default=4, help="max model calls in flight (default: 4)")
+    group.add_argument("--timeout", type=float, default=120.0, help="per-call timeout in seconds (default: 120)")
+    group.add_argument("--cache-dir", type=Path, help="call cache directory (default: the user cache dir)")
+    group.add_argument("--no-cache", action="store_true", help="always call the model; never read or write the cache")
+    group.add_argument("--seed", type=int, default=0, help="sampling seed sent with every request (default: 0)")
+    group.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
+    group.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    return flags
+
+
+def open_spec(args: argparse.Namespace) -> tuple[Spec, Path]:
+    path = Path(args.spec)
+    return load_spec(path), path
+
+
+def open_model(args: argparse.Namespace, spec: Spec) -> ModelClient:
+    """The model for this run: flag, then environment, then spec, then the embedded model."""
+    model = args.model or os.environ.get("ANN_MODEL") or spec.model.name
+    api_base = args.api_base or os.environ.get("ANN_API_BASE") or spec.model.api_base
+    return connect(
+        None if args.gguf else model,
+        api_base=None if args.gguf else api_base,
+        gguf=args.gguf,
+        temperature=spec.model.temperature,
+        max_tokens=spec.model.max_tokens,
+        timeout_s=args.timeout,
+        concurrency=args.concurrency,
+        cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+        seed=args.seed,
+    )
+
+
+def open_graph(args: argparse.Namespace) -> tuple[Spec, Graph, ModelClient]:
+    spec, path = open_spec(args)
+    graph = graph_from_spec(spec, source=path)
+    client = open_model(args, spec)
+    graph.lm = client
+    return spec, graph, client

@@ -1,0 +1,104 @@
+"""`ann eval SPEC --data FILE`: score a graph on a dataset, with a progress bar and a summary table."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ann.cli.common import open_graph
+from ann.datasets import load_dataset, make_metric
+from ann.errors import ConfigError
+from ann.evaluate import EvalReport, Scored, aevaluate
+from ann.spec import Spec
+from ann.trace import save_traces
+
+
+def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("eval", parents=parents, help="score a spec on a dataset")
+    parser.add_argument("spec", help="the YAML spec")
+    parser.add_argument("--data", required=True, type=Path, help="JSONL or CSV dataset")
+    parser.add_argument("--metric", help="metric name (default: the spec's metric)")
+    parser.add_argument("--limit", type=int, help="score only the first N examples")
+    parser.add_argument("--traces", type=Path, help="write every run's trace to this JSONL file")
+    parser.set_defaults(handler=run_eval)
+
+
+def spec_metric(spec: Spec, name: str | None):
+    """The metric from the flag or the spec; options default to the spec's first output field."""
+    options = dict(spec.metric.options) if spec.metric and not name else {}
+    chosen = name or (spec.metric.name if spec.metric else None)
+    if chosen is None:
+        raise ConfigError(f"spec '{spec.name}': no metric; add `metric: exact_match` to the spec or pass --metric")
+    options.setdefault("field", spec.outputs[0])
+    return make_metric(chosen, **options)
+
+
+def run_eval(args: argparse.Namespace, console: Console) -> int:
+    spec, graph, client = open_graph(args)
+    metric = spec_metric(spec, args.metric)
+    examples = load_dataset(args.data, inputs=spec.inputs)
+    if args.limit is not None:
+        examples = examples[: args.limit]
+    if not examples:
+        raise ConfigError(f"{args.data}: no examples to evaluate")
+    progress = Progress(
+        TextColumn("[bold]eval[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("score {task.fields[score]:.3f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=args.json,
+        transient=False,
+    )
+    running = {"sum": 0.0, "n": 0}
+    with progress:
+        task = progress.add_task(spec.name, total=len(examples), score=0.0)
+
+        def tick(item: Scored) -> None:
+            running["sum"] += item.metric.score
+            running["n"] += 1
+            progress.update(task, advance=1, score=running["sum"] / running["n"])
+
+        report = asyncio.run(aevaluate(graph, examples, metric, lm=client, on_scored=tick))
+    if args.traces:
+        save_traces([s.result.trace for s in report.scored], args.traces)
+    summary = summarise(report, model=client.config.describe(), metric=metric.name)
+    if args.json:
+        console.print_json(json.dumps(summary))
+    else:
+        console.print(summary_table(spec.name, summary))
+    return 0
+
+
+def summarise(report: EvalReport, *, model: str, metric: str) -> dict:
+    return {
+        "score": round(report.score, 4),
+        "examples": report.n,
+        "failed_runs": report.failures,
+        "parse_failures": report.parse_failures,
+        "metric": metric,
+        "model": model,
+        "calls": report.usage.calls,
+        "cache_hits": report.usage.cache_hits,
+        "prompt_tokens": report.usage.prompt_tokens,
+        "completion_tokens": report.usage.completion_tokens,
+        "cost_usd": round(report.usage.cost, 6),
+        "wall_s": round(report.wall_s, 2),
+    }
+
+
+def summary_table(name: str, summary: dict) -> Table:
+    table = Table(title=f"ann eval — {name}", show_header=True)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key.replace("_", " "), f"{value}")
+    return table
