@@ -64,7 +64,7 @@ class LocalServer:
         self.start_timeout_s = start_timeout_s
         self.process: subprocess.Popen[bytes] | None = None
         self.api_base = ""
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 — lives as long as the server
 
     def start(self) -> str:
         """Start the server and wait until it answers; returns its ``/v1`` base URL.

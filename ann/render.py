@@ -35,7 +35,6 @@ def render(template: str, **values: Any) -> str:
     extra = values.keys() - expected
     if missing or extra:
         raise AnnError(
-            f"template placeholders do not match values: missing {sorted(missing)}, "
-            f"unexpected {sorted(extra)}"
+            f"template placeholders do not match values: missing {sorted(missing)}, unexpected {sorted(extra)}"
         )
     return template.format(**values)

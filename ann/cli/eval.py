@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ann.cli.common import open_graph
-from ann.datasets import load_dataset, make_metric
+from ann.cli.common import open_dataset, open_graph, open_model
+from ann.datasets import make_metric
 from ann.errors import ConfigError
 from ann.evaluate import EvalReport, Scored, aevaluate
 from ann.spec import Spec
@@ -22,7 +22,7 @@ from ann.trace import save_traces
 def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("eval", parents=parents, help="score a spec on a dataset")
     parser.add_argument("spec", help="the YAML spec")
-    parser.add_argument("--data", required=True, type=Path, help="JSONL or CSV dataset")
+    parser.add_argument("--data", required=True, help="JSONL or CSV dataset, or `humaneval`")
     parser.add_argument("--metric", help="metric name (default: the spec's metric)")
     parser.add_argument("--limit", type=int, help="score only the first N examples")
     parser.add_argument("--traces", type=Path, help="write every run's trace to this JSONL file")
@@ -40,13 +40,14 @@ def spec_metric(spec: Spec, name: str | None):
 
 
 def run_eval(args: argparse.Namespace, console: Console) -> int:
-    spec, graph, client = open_graph(args)
+    spec, graph = open_graph(args)
     metric = spec_metric(spec, args.metric)
-    examples = load_dataset(args.data, inputs=spec.inputs)
+    examples = open_dataset(args.data, spec.inputs)
     if args.limit is not None:
         examples = examples[: args.limit]
     if not examples:
         raise ConfigError(f"{args.data}: no examples to evaluate")
+    client = open_model(args, spec)
     progress = Progress(
         TextColumn("[bold]eval[/bold] {task.description}"),
         BarColumn(),

@@ -10,8 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from ann.cli.common import open_graph
-from ann.datasets import load_dataset
+from ann.cli.common import open_dataset, open_graph, open_model
 from ann.datasets.example import Example
 from ann.engine import Result
 from ann.errors import ConfigError
@@ -24,7 +23,7 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     parser.add_argument("spec", help="the YAML spec")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", help='one input as JSON, e.g. \'{"question": "..."}\'')
-    source.add_argument("--data", type=Path, help="JSONL or CSV dataset to run")
+    source.add_argument("--data", help="JSONL or CSV dataset to run, or `humaneval`")
     parser.add_argument("--out", type=Path, help="with --data: write outputs here as JSONL")
     parser.add_argument("--traces", type=Path, help="write every run's trace to this JSONL file")
     parser.set_defaults(handler=run_run)
@@ -36,7 +35,7 @@ def _parse_input(text: str, inputs: list[str]) -> dict:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"--input: not valid JSON ({exc.msg} at column {exc.colno})") from exc
     if not isinstance(values, dict):
-        raise ConfigError("--input: must be a JSON object such as '{\"question\": \"...\"}'")
+        raise ConfigError('--input: must be a JSON object such as \'{"question": "..."}\'')
     missing = [name for name in inputs if name not in values]
     if missing:
         raise ConfigError(f"--input: missing fields {missing} (the spec's inputs are {inputs})")
@@ -44,16 +43,15 @@ def _parse_input(text: str, inputs: list[str]) -> dict:
 
 
 def run_run(args: argparse.Namespace, console: Console) -> int:
-    spec, graph, client = open_graph(args)
+    spec, graph = open_graph(args)
     if args.input is not None:
         examples = [Example(inputs=_parse_input(args.input, spec.inputs), id="input")]
     else:
-        examples = load_dataset(args.data, inputs=spec.inputs)
+        examples = open_dataset(args.data, spec.inputs)
+    client = open_model(args, spec)
     with Progress(console=console, disable=args.json or len(examples) == 1, transient=True) as progress:
         task = progress.add_task("run", total=len(examples))
-        results = asyncio.run(
-            graph.abatch(examples, lm=client, on_result=lambda _e, _r: progress.advance(task))
-        )
+        results = asyncio.run(graph.abatch(examples, lm=client, on_result=lambda _e, _r: progress.advance(task)))
     if args.traces:
         save_traces([r.trace for r in results], args.traces)
     rows = [_row(example, result) for example, result in zip(examples, results, strict=True)]

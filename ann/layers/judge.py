@@ -46,7 +46,9 @@ class Judge(Aggregator):
         candidates = await team.answer_all()
         good = usable(candidates, team.layer.name)
         if len(good) == 1:
-            return LayerOutcome(outputs=dict(good[0].outputs or {}), candidates=candidates, decision="only one usable candidate")
+            return LayerOutcome(
+                outputs=dict(good[0].outputs or {}), candidates=candidates, decision="only one usable candidate"
+            )
         values = {**team.values, CANDIDATES_FIELD: numbered(good, team.layer.outputs)}
         team.descriptions = {**team.descriptions, CANDIDATES_FIELD: CANDIDATES_DESCRIPTION, JUDGE_FIELD: JUDGE_OUTPUT}
         try:

@@ -1,39 +1,33 @@
 """vote: self-consistency — every member answers and the normalised majority wins.
 
-Answers are compared after normalisation: when every answer contains a number, the last number
-is the vote (so "The answer is 42." and "42" agree); otherwise the case-folded text with
-whitespace and trailing punctuation removed. Ties go to the answer given first (agent order,
+Answers are compared after normalisation: when at least half of the answers contain a number,
+each votes with its last number (so "The answer is 42." and "42" agree; an answer with no
+number votes with its text); otherwise with the normalised text (case, spacing, quotes and
+trailing punctuation ignored). Ties go to the answer given first (agent order,
 then sample order), so the same answers always give the same decision.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
+from ann.datasets.normalize import normalize_answer
+from ann.datasets.numeric_metric import extract_last_number
 from ann.layers.base import Aggregator, Candidate, LayerOutcome, TeamRun, usable
 
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
-
-def _last_number(text: str) -> str | None:
-    found = _NUMBER.findall(text)
-    if not found:
-        return None
-    value = found[-1].replace(",", "")
-    return value.rstrip("0").rstrip(".") if "." in value else value
-
-
-def normalise_text(text: str) -> str:
-    return " ".join(str(text).casefold().split()).strip(" .!?;:'\"`")
+def _number_key(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def vote_keys(answers: list[str]) -> list[str]:
-    """The key each answer votes with; numbers when all answers have one, else normalised text."""
-    numbers = [_last_number(str(answer)) for answer in answers]
-    if all(number is not None for number in numbers):
-        return [number or "" for number in numbers]
-    return [normalise_text(answer) for answer in answers]
+    """The key each answer votes with: its last number when most answers have one, else its text."""
+    numbers = [extract_last_number(str(answer)) for answer in answers]
+    if 2 * sum(n is not None for n in numbers) >= len(answers):
+        return [
+            _number_key(n) if n is not None else normalize_answer(str(a)) for n, a in zip(numbers, answers, strict=True)
+        ]
+    return [normalize_answer(str(answer)) for answer in answers]
 
 
 def majority(candidates: list[Candidate], field: str) -> tuple[Candidate, str]:

@@ -14,7 +14,12 @@ def test_parse_choice():
 
 def graph(client, aggregator):
     team = [Agent("a", role="first"), Agent("b", role="second"), Agent("c", role="third")]
-    return Graph([Layer("solve", team, aggregator, inputs=["q"], outputs=["answer"])], inputs=["q"], outputs=["answer"], lm=client)
+    return Graph(
+        [Layer("solve", team, aggregator, inputs=["q"], outputs=["answer"])],
+        inputs=["q"],
+        outputs=["answer"],
+        lm=client,
+    )
 
 
 def answers(messages):

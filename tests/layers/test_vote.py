@@ -33,7 +33,9 @@ def test_majority_is_deterministic_and_picks_a_most_common(answers):
     assert first is not None and first.agent == second.agent
     top = max(answers.count(a) for a in set(answers))
     assert answers.count(first.outputs["answer"]) == top
-    assert answers.index(first.outputs["answer"]) == min(answers.index(a) for a in set(answers) if answers.count(a) == top)
+    assert answers.index(first.outputs["answer"]) == min(
+        answers.index(a) for a in set(answers) if answers.count(a) == top
+    )
 
 
 def test_vote_layer_runs_every_agent_and_samples(scripted):
@@ -54,3 +56,8 @@ def test_unparseable_candidates_are_dropped_not_fatal(scripted):
     assert result.outputs["answer"] == "9"
     assert [c.error is not None for c in result.trace.calls].count(True) == 1
     assert result.trace.layers[0].candidates[1] == {"error": "the model returned an empty reply"}
+
+
+def test_mostly_numeric_answers_vote_by_number_and_the_rest_by_text():
+    assert vote_keys(["so 9", "9 books", "I'm ready to help."]) == ["9", "9", "i'm ready to help"]
+    assert vote_keys(["Paris", "paris", "route 66"]) == ["paris", "paris", "route 66"]

@@ -1,0 +1,37 @@
+# Two entry points for a fresh machine with Python 3.11:
+#   make demo  — set up .venv and run the main job on the embedded local model
+#   make test  — set up .venv and run every test (the slow end-to-end ones included)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ann needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# llama-cpp-python compiles from source the first time (~6 min on 2 cores); pip caches the wheel.
+	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ann eval examples/arithmetic/spec.yaml --data examples/arithmetic/test.jsonl --limit 5
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 5 ]
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m 'not slow'; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 5 ]
+
+lint: $(STAMP)
+	$(BIN)/ruff check ann tests benchmarks examples
+	$(BIN)/ruff format --check ann tests benchmarks examples
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV)

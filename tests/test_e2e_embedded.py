@@ -1,0 +1,51 @@
+"""End to end on the real embedded model (SmolLM2-135M via llama.cpp, through LiteLLM)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ann import Agent, Example, Graph, Layer, connect
+from ann.cli import main
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cli_eval_three_arithmetic_examples(tmp_path, capsys):
+    code = main(
+        [
+            "eval", str(ROOT / "examples/arithmetic/spec.yaml"),
+            "--data", str(ROOT / "examples/arithmetic/test.jsonl"),
+            "--limit", "3", "--json", "--cache-dir", str(tmp_path / "cache"),
+        ]
+    )  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert summary["examples"] == 3 and summary["failed_runs"] == 0
+    assert summary["calls"] == 3 * 4 and summary["completion_tokens"] > 0
+    assert summary["model"].startswith("embedded SmolLM2-135M-Instruct at http://127.0.0.1:")
+    print(f"embedded arithmetic: score {summary['score']}, parse failures {summary['parse_failures']}")
+
+
+def test_constrained_json_replies_always_parse(tmp_path):
+    lm = connect(cache=False, max_tokens=96)
+    extract = Layer(
+        "extract",
+        [Agent("reader", role="a careful reader", instructions="Find the person's name and the city.")],
+        inputs=["text"],
+        outputs=["name", "city"],
+    )
+    graph = Graph([extract], inputs=["text"], outputs=["name", "city"], lm=lm)
+    texts = [
+        "Maria moved to Lisbon in 2019.",
+        "Yesterday Kenji flew home to Osaka.",
+        "The letter from Omar was posted in Cairo.",
+        "Priya works in a bakery in Toronto.",
+    ]
+    results = graph.batch([Example(inputs={"text": t}, id=str(i)) for i, t in enumerate(texts)])
+    calls = [c for r in results for c in r.trace.calls]
+    failures = sum(1 for c in calls if c.error)
+    print(f"embedded JSON parse failures: {failures}/{len(calls)}")
+    assert failures == 0, [c.raw for c in calls if c.error]
+    assert all(set(r.outputs) == {"name", "city"} for r in results)
