@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from ann.datasets.example import Example
 from ann.datasets.metric_result import MetricResult
 from ann.engine import Result
+from ann.errors import ParseError
 from ann.graph import Graph
 from ann.lm import ModelClient
 from ann.trace import Usage
@@ -53,6 +55,20 @@ class EvalReport:
         return sum(len(s.result.trace.calls) for s in self.scored)
 
 
+async def score_one(metric: Metric, example: Example, result: Result) -> MetricResult:
+    """Score one run: a failed run scores 0; async metrics (``acall``) are awaited, sync ones run
+    in a thread so a slow metric (a sandboxed test run) never stalls the model calls."""
+    if result.error is not None:
+        return MetricResult(0.0, f"the run failed: {result.error}")
+    try:
+        acall = getattr(metric, "acall", None)
+        if acall is not None:
+            return await acall(example, result.outputs)
+        return await asyncio.to_thread(metric, example, result.outputs)
+    except ParseError as exc:
+        return MetricResult(0.0, f"the metric could not score this answer: {exc}")
+
+
 async def aevaluate(
     graph: Graph,
     examples: Sequence[Example],
@@ -66,22 +82,21 @@ async def aevaluate(
     Raises:
         LMError: The model could not be reached.
     """
-    scored: list[Scored] = []
     started = time.perf_counter()
+    scoring: list[asyncio.Task[Scored]] = []
 
-    def score(example: Example, result: Result) -> None:
-        if result.error is not None:
-            verdict = MetricResult(0.0, f"the run failed: {result.error}")
-        else:
-            verdict = metric(example, result.outputs)
-        item = Scored(example, result, verdict)
-        scored.append(item)
+    async def score(example: Example, result: Result) -> Scored:
+        item = Scored(example, result, await score_one(metric, example, result))
         if on_scored is not None:
             on_scored(item)
+        return item
 
-    results = await graph.abatch(examples, lm=lm, on_result=score)
-    order = {id(r): i for i, r in enumerate(results)}
-    scored.sort(key=lambda s: order[id(s.result)])
+    def schedule(example: Example, result: Result) -> None:
+        scoring.append(asyncio.create_task(score(example, result)))
+
+    results = await graph.abatch(examples, lm=lm, on_result=schedule)
+    by_result = {id(item.result): item for item in await asyncio.gather(*scoring)}
+    scored = [by_result[id(result)] for result in results]
     usage = Usage()
     for item in scored:
         usage.add(item.result.trace.usage())

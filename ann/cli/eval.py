@@ -12,9 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ann.cli.common import open_dataset, open_graph, open_model
-from ann.datasets import make_metric
+from ann.datasets import METRICS, make_metric
 from ann.errors import ConfigError
 from ann.evaluate import EvalReport, Scored, aevaluate
+from ann.lm import ModelClient
 from ann.spec import Spec
 from ann.trace import save_traces
 
@@ -29,13 +30,22 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     parser.set_defaults(handler=run_eval)
 
 
-def spec_metric(spec: Spec, name: str | None):
-    """The metric from the flag or the spec; options default to the spec's first output field."""
+def spec_metric(spec: Spec, name: str | None, *, lm: ModelClient | None = None):
+    """The metric from the flag or the spec; options default to the spec's first output field.
+
+    ``llm_judge`` is graded by the run's model unless ``lm`` is None (then only the name is checked).
+    """
     options = dict(spec.metric.options) if spec.metric and not name else {}
     chosen = name or (spec.metric.name if spec.metric else None)
     if chosen is None:
         raise ConfigError(f"spec '{spec.name}': no metric; add `metric: exact_match` to the spec or pass --metric")
+    if chosen not in METRICS:
+        raise ConfigError(f"unknown metric '{chosen}'; known: {', '.join(METRICS)}")
     options.setdefault("field", spec.outputs[0])
+    if chosen == "llm_judge":
+        if lm is None:
+            return None
+        options.setdefault("lm", lm)
     return make_metric(chosen, **options)
 
 
@@ -48,6 +58,7 @@ def run_eval(args: argparse.Namespace, console: Console) -> int:
     if not examples:
         raise ConfigError(f"{args.data}: no examples to evaluate")
     client = open_model(args, spec)
+    metric = metric or spec_metric(spec, args.metric, lm=client)
     progress = Progress(
         TextColumn("[bold]eval[/bold] {task.description}"),
         BarColumn(),

@@ -112,9 +112,7 @@ def load_csv(
             header = row
             continue
         if len(row) != len(header):
-            raise DatasetError(
-                f"{path}:{line_no}: row has {len(row)} cells, the header has {len(header)}"
-            )
+            raise DatasetError(f"{path}:{line_no}: row has {len(row)} cells, the header has {len(header)}")
         builder.add(dict(zip(header, row, strict=True)), line_no)
     return builder.finish()
 
@@ -167,24 +165,18 @@ class _RecordBuilder:
         missing = [name for name in self.inputs if name not in record]
         if missing:
             has = ", ".join(record) or "no fields"
-            raise DatasetError(
-                f"{self.path}:{line_no}: missing input field {missing[0]!r} (record has: {has})"
-            )
+            raise DatasetError(f"{self.path}:{line_no}: missing input field {missing[0]!r} (record has: {has})")
         raw_id = record.get(self.id_field) if self.id_field is not None else None
         example_id = f"{self.stem}:{line_no}" if raw_id in (None, "") else str(raw_id)
         if example_id in self.first_line_of_id:
             first = self.first_line_of_id[example_id]
-            raise DatasetError(
-                f"{self.path}:{line_no}: duplicate id {example_id!r} (first used on line {first})"
-            )
+            raise DatasetError(f"{self.path}:{line_no}: duplicate id {example_id!r} (first used on line {first})")
         self.first_line_of_id[example_id] = line_no
         self.examples.append(
             Example(
                 inputs={name: record[name] for name in self.inputs},
                 expected={
-                    key: value
-                    for key, value in record.items()
-                    if key not in self.inputs and key != self.id_field
+                    key: value for key, value in record.items() if key not in self.inputs and key != self.id_field
                 },
                 id=example_id,
             )
@@ -203,8 +195,7 @@ class _RecordBuilder:
             new = self.rename.get(key, key)
             if new in out:
                 raise DatasetError(
-                    f"{self.path}:{line_no}: renaming gives two fields named {new!r} "
-                    f"(record has: {', '.join(record)})"
+                    f"{self.path}:{line_no}: renaming gives two fields named {new!r} (record has: {', '.join(record)})"
                 )
             out[new] = value
         return out
@@ -246,8 +237,7 @@ def _read_text(path: str | Path) -> str:
         offset = e.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
         line_no = data[:offset].count(b"\n") + 1
         raise DatasetError(
-            f"{path}:{line_no}: not valid UTF-8 (byte 0x{data[offset]:02x}); "
-            "re-save the file as UTF-8"
+            f"{path}:{line_no}: not valid UTF-8 (byte 0x{data[offset]:02x}); re-save the file as UTF-8"
         ) from e
 
 

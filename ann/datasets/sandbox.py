@@ -24,6 +24,7 @@ still sees the file system with the parent's user id.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -162,10 +163,8 @@ def _run_in(tmp: Path, code: str, *, timeout_s: float, memory_mb: int) -> Sandbo
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _clip(f: BinaryIO) -> str:

@@ -20,15 +20,11 @@ _SUM_TOLERANCE = 1e-9
 
 
 @overload
-def split(
-    examples: Iterable[Example], *, fractions: Sequence[float] = ..., seed: int
-) -> tuple[list[Example], ...]: ...
+def split(examples: Iterable[Example], *, fractions: Sequence[float] = ..., seed: int) -> tuple[list[Example], ...]: ...
 
 
 @overload
-def split(
-    examples: Iterable[Example], *, fractions: Mapping[str, float], seed: int
-) -> dict[str, list[Example]]: ...
+def split(examples: Iterable[Example], *, fractions: Mapping[str, float], seed: int) -> dict[str, list[Example]]: ...
 
 
 def split(

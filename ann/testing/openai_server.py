@@ -95,9 +95,7 @@ def _text_of(content: Any) -> str:
         return content
     if isinstance(content, list):
         return " ".join(
-            part.get("text", "")
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
+            part.get("text", "") for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
         )
     return ""
 
@@ -263,9 +261,7 @@ class OpenAIServer:
         """Build a ``chat.completion`` object for a validated request."""
         n = body.get("n") or 1
         contents = ["" if empty else self._call_reply(body) for _ in range(n)]
-        prompt_tokens = sum(
-            _count_tokens(_text_of(message.get("content"))) for message in body["messages"]
-        )
+        prompt_tokens = sum(_count_tokens(_text_of(message.get("content"))) for message in body["messages"])
         completion_tokens = sum(_count_tokens(content) for content in contents)
         with self._lock:
             self._completion_ids += 1
@@ -296,13 +292,9 @@ class OpenAIServer:
             text = self.reply(copy.deepcopy(body))
         except Exception as exc:
             # Surface a broken test reply to the client as a 500 that names it, not a dropped socket.
-            raise _RequestError(
-                500, f"reply function raised {exc!r}", kind="server_error"
-            ) from exc
+            raise _RequestError(500, f"reply function raised {exc!r}", kind="server_error") from exc
         if not isinstance(text, str):
-            raise _RequestError(
-                500, f"reply function must return str, got {text!r}", kind="server_error"
-            )
+            raise _RequestError(500, f"reply function must return str, got {text!r}", kind="server_error")
         return text
 
 
@@ -314,9 +306,7 @@ def _validate_chat(body: Any) -> dict[str, Any]:
         raise _RequestError(400, "'model' is required", kind="invalid_request_error")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise _RequestError(
-            400, "'messages' must be a non-empty list", kind="invalid_request_error"
-        )
+        raise _RequestError(400, "'messages' must be a non-empty list", kind="invalid_request_error")
     if not all(isinstance(message, dict) for message in messages):
         raise _RequestError(400, "each message must be an object", kind="invalid_request_error")
     n = body.get("n")
@@ -341,8 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if urlsplit(self.path).path.rstrip("/") == "/v1/models":
             models = [
-                {"id": model, "object": "model", "created": 0, "owned_by": "ann"}
-                for model in self.server.owner.models
+                {"id": model, "object": "model", "created": 0, "owned_by": "ann"} for model in self.server.owner.models
             ]
             self._send_json(200, {"object": "list", "data": models})
         else:
@@ -361,9 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw)
         except ValueError:
-            self._send_error(
-                _RequestError(400, "request body is not valid JSON", kind="invalid_request_error")
-            )
+            self._send_error(_RequestError(400, "request body is not valid JSON", kind="invalid_request_error"))
             return
         owner._begin(body if isinstance(body, dict) else {"_body": body})
         try:
@@ -379,9 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer_chat(self, owner: OpenAIServer, body: Any) -> None:
         body = _validate_chat(body)
         if body.get("stream"):
-            raise _RequestError(
-                400, "streaming is not supported by this test server", kind="invalid_request_error"
-            )
+            raise _RequestError(400, "streaming is not supported by this test server", kind="invalid_request_error")
         fault = owner._next_fault()
         kind = fault.kind if fault else None
         if fault and kind == "rate_limit":
@@ -389,9 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "Retry-After": str(math.ceil(fault.seconds)),
                 "retry-after-ms": str(round(fault.seconds * 1000)),
             }
-            error = _RequestError(
-                429, "Rate limit reached (injected)", kind="requests", code="rate_limit_exceeded"
-            )
+            error = _RequestError(429, "Rate limit reached (injected)", kind="requests", code="rate_limit_exceeded")
             self._send_error(error, headers=headers)
             return
         if kind == "server_error":
@@ -414,14 +397,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_error(error)
 
     def _send_error(self, error: _RequestError, *, headers: dict[str, str] | None = None) -> None:
-        payload = {
-            "error": {"message": str(error), "type": error.kind, "param": None, "code": error.code}
-        }
+        payload = {"error": {"message": str(error), "type": error.kind, "param": None, "code": error.code}}
         self._send_json(error.status, payload, headers=headers)
 
-    def _send_json(
-        self, status: int, payload: dict[str, Any], *, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send_json(self, status: int, payload: dict[str, Any], *, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), headers=headers)
 
     def _send(self, status: int, data: bytes, *, headers: dict[str, str] | None = None) -> None:

@@ -58,9 +58,7 @@ class ScriptedLM(dspy.BaseLM):
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split())},
         }
 
-    def forward(
-        self, prompt: str | None = None, messages: list[dict[str, str]] | None = None, **kwargs: Any
-    ) -> Any:
+    def forward(self, prompt: str | None = None, messages: list[dict[str, str]] | None = None, **kwargs: Any) -> Any:
         return self._reply(messages or [{"role": "user", "content": prompt or ""}], kwargs)
 
     async def aforward(
