@@ -65,6 +65,7 @@ def connect(
     api_base = api_base or os.environ.get("ANN_API_BASE") or None
     style: SchemaStyle = "none"
     label = ""
+    endpoint_id = None
     if gguf is not None or model is None:
         path = Path(gguf) if gguf is not None else embedded_gguf()
         api_base = _local_base(path.resolve())
@@ -72,6 +73,7 @@ def connect(
         api_key = api_key or "sk-local"
         style = "llamacpp"
         label = EMBEDDED_LABEL if gguf is None else f"local {path.name}"
+        endpoint_id = f"gguf:{path.resolve()}:{path.stat().st_size}"
     elif api_base and model.startswith("openai/"):
         # OpenAI-compatible servers need some key even when they ignore it.
         api_key = api_key or os.environ.get("OPENAI_API_KEY") or "sk-none"
@@ -86,6 +88,7 @@ def connect(
         schema_style=schema_style or style,
         label=label,
         seed=seed,
+        endpoint_id=endpoint_id,
     )
     call_cache = CallCache(Path(cache_dir) if cache_dir else default_cache_dir()) if cache else None
     return ModelClient(config, cache=call_cache, concurrency=concurrency)

@@ -45,6 +45,8 @@ class ModelConfig:
         label: A short human name for messages (e.g. ``embedded SmolLM2-135M``).
         seed: Sent with each request (plus the sample index) so sampling repeats where the
             backend honours it.
+        endpoint_id: What identifies the server in cache keys; defaults to ``api_base``. A local
+            GGUF server gets a new port each run, so it is identified by its model file instead.
     """
 
     model: str
@@ -57,6 +59,7 @@ class ModelConfig:
     schema_style: SchemaStyle = "none"
     label: str = ""
     seed: int | None = None
+    endpoint_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.model or not isinstance(self.model, str):
@@ -189,7 +192,10 @@ class ModelClient:
             settings["response_format"] = response_format
         if self.config.seed is not None:
             settings["seed"] = self.config.seed + sample
-        key = request_key({"model": self.config.model, "messages": messages, "sample": sample, **settings})
+        endpoint = self.config.endpoint_id or self.config.api_base
+        key = request_key(
+            {"model": self.config.model, "endpoint": endpoint, "messages": messages, "sample": sample, **settings}
+        )
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             completion = Completion(
                 text=hit["text"],
@@ -216,7 +222,8 @@ class ModelClient:
                 cost=completion.cost,
             )
         )
-        if self.cache is not None:
+        # An empty reply may be a transient fault; asking again later is better than replaying it.
+        if self.cache is not None and completion.text.strip():
             self.cache.put(
                 key,
                 {

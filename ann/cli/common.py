@@ -14,6 +14,20 @@ from ann.lm import ModelClient
 from ann.spec import Spec, load_spec
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def model_flags() -> argparse.ArgumentParser:
     """The global flags, accepted by every command (before or after its arguments)."""
     flags = argparse.ArgumentParser(add_help=False)
@@ -21,8 +35,14 @@ def model_flags() -> argparse.ArgumentParser:
     group.add_argument("--model", help="LiteLLM model string (default: $ANN_MODEL, the spec, else the embedded model)")
     group.add_argument("--api-base", help="OpenAI-compatible endpoint (default: $ANN_API_BASE or the spec)")
     group.add_argument("--gguf", type=Path, help="serve this GGUF file locally with llama.cpp and use it")
-    group.add_argument("--concurrency", type=int, default=4, help="max model calls in flight (default: 4)")
+    group.add_argument("--concurrency", type=_positive, default=4, help="max model calls in flight (default: 4)")
     group.add_argument("--timeout", type=float, default=120.0, help="per-call timeout in seconds (default: 120)")
+    group.add_argument(
+        "--retries",
+        type=_non_negative,
+        default=3,
+        help="retries per call on 429 / 5xx / timeouts, with backoff (default: 3)",
+    )
     group.add_argument("--cache-dir", type=Path, help="call cache directory (default: the user cache dir)")
     group.add_argument("--no-cache", action="store_true", help="always call the model; never read or write the cache")
     group.add_argument("--seed", type=int, default=0, help="sampling seed sent with every request (default: 0)")
@@ -47,6 +67,7 @@ def open_model(args: argparse.Namespace, spec: Spec) -> ModelClient:
         temperature=spec.model.temperature,
         max_tokens=spec.model.max_tokens,
         timeout_s=args.timeout,
+        num_retries=args.retries,
         concurrency=args.concurrency,
         cache=not args.no_cache,
         cache_dir=args.cache_dir,

@@ -1,0 +1,228 @@
+"""ModelClient over the real LiteLLM path: a loopback OpenAI-compatible server, faults included.
+
+DSPy backs off about 1 s before each retry, so retry tests allow one retry and no more.
+"""
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ann
+from ann.datasets.example import Example
+from ann.errors import LMError
+from ann.lm import Completion, ModelClient, ModelConfig
+from ann.testing import OpenAIServer, empty_content, garbage, hang, rate_limit, server_error
+from ann.trace import save_traces
+
+KEY = "sk-secret-123"
+SYSTEM = {"role": "system", "content": "You are terse."}  # 3 words
+USER = {"role": "user", "content": "what is two plus two"}  # 5 words
+MESSAGES = [SYSTEM, USER]
+
+
+def make_client(api_base: str, *, concurrency: int = 4, **config: Any) -> ModelClient:
+    config.setdefault("num_retries", 0)
+    config.setdefault("timeout_s", 5.0)
+    return ModelClient(
+        ModelConfig("openai/test", api_base=api_base, api_key=KEY, **config), cache=None, concurrency=concurrency
+    )
+
+
+def complete(client: ModelClient, messages: list[dict[str, str]] = MESSAGES, **kwargs: Any) -> Completion:
+    return asyncio.run(client.complete(messages, **kwargs))
+
+
+@pytest.fixture
+def server():
+    with OpenAIServer(reply=lambda request: "four") as server:
+        yield server
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port that was free a moment ago and has nothing listening on it now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_reply_and_server_usage_come_back_and_are_counted(server: OpenAIServer) -> None:
+    client = make_client(server.base_url)
+    first = complete(client)
+    second = complete(client, [SYSTEM, {"role": "user", "content": "and three plus three"}])
+    assert first.text == "four"
+    assert (first.prompt_tokens, first.completion_tokens) == (8, 1)
+    assert (second.prompt_tokens, second.completion_tokens) == (7, 1)
+    assert first.cache_hit is False and first.latency_s > 0
+    assert client.usage.calls == 2
+    assert client.usage.prompt_tokens == 15
+    assert client.usage.completion_tokens == 2
+    assert client.usage.cache_hits == 0
+    assert server.request_count == 2
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [rate_limit(0.05), server_error(), garbage()],
+    ids=["429", "500", "garbage"],
+)
+def test_a_transient_fault_is_retried_and_the_call_succeeds(server: OpenAIServer, fault) -> None:
+    server.inject(fault)
+    client = make_client(server.base_url, num_retries=1)
+    assert complete(client).text == "four"
+    assert server.request_count == 2
+    assert server.pending_faults == 0
+    assert client.usage.calls == 1
+
+
+def test_a_hung_call_times_out_and_is_retried(server: OpenAIServer) -> None:
+    server.inject(hang(2))
+    client = make_client(server.base_url, num_retries=1, timeout_s=0.5)
+    assert complete(client).text == "four"
+    # Had the timeout not fired, the first request would have answered after 2 s with no retry.
+    assert server.request_count == 2
+
+
+def test_persistent_500_raises_one_line_lm_error_naming_model_and_endpoint(server: OpenAIServer) -> None:
+    server.inject(server_error(), server_error(), server_error())
+    client = make_client(server.base_url, num_retries=1)
+    with pytest.raises(LMError) as caught:
+        complete(client)
+    message = str(caught.value)
+    assert f"openai/test at {server.base_url}" in message
+    assert server.base_url == f"http://127.0.0.1:{server.port}/v1"
+    assert "\n" not in message
+    assert KEY not in message
+    assert server.request_count == 2  # the call and its one retry, no more
+    assert client.usage.calls == 0
+
+
+def test_unreachable_endpoint_raises_lm_error_naming_model_and_endpoint(closed_port: int) -> None:
+    base = f"http://127.0.0.1:{closed_port}/v1"
+    client = make_client(base, timeout_s=1.0)
+    with pytest.raises(LMError) as caught:
+        complete(client)
+    message = str(caught.value)
+    assert f"openai/test at {base}" in message
+    assert "\n" not in message
+    assert KEY not in message
+
+
+def test_response_format_reaches_the_server_unchanged(server: OpenAIServer) -> None:
+    fmt = {
+        "type": "json_object",
+        "schema": {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]},
+    }
+    client = make_client(server.base_url)
+    complete(client, response_format=fmt)
+    assert server.requests[-1]["response_format"] == fmt
+    complete(client)
+    assert "response_format" not in server.requests[-1]
+
+
+def test_seed_is_sent_plus_the_sample_index(server: OpenAIServer) -> None:
+    client = make_client(server.base_url, seed=5)
+    complete(client)
+    complete(client, sample=2)
+    assert [request["seed"] for request in server.requests] == [5, 7]
+    unseeded = make_client(server.base_url)
+    complete(unseeded)
+    assert "seed" not in server.requests[-1]
+
+
+def test_temperature_and_max_tokens_reach_the_server(server: OpenAIServer) -> None:
+    client = make_client(server.base_url, temperature=0.3, max_tokens=50)
+    complete(client)
+    complete(client, temperature=0.9, max_tokens=7)
+    first, second = server.requests
+    assert (first["temperature"], first["max_tokens"]) == (0.3, 50)
+    assert (second["temperature"], second["max_tokens"]) == (0.9, 7)
+
+
+def test_concurrency_limit_caps_calls_in_flight() -> None:
+    with OpenAIServer(reply=lambda request: "ok", latency_s=0.2) as server:
+        client = make_client(server.base_url, concurrency=3)
+
+        async def many() -> list[Completion]:
+            calls = [client.complete([{"role": "user", "content": f"question {i}"}]) for i in range(12)]
+            return await asyncio.gather(*calls)
+
+        replies = asyncio.run(many())
+        assert [reply.text for reply in replies] == ["ok"] * 12
+        assert server.request_count == 12
+        assert server.max_in_flight == 3
+
+
+def test_the_api_key_is_never_in_a_saved_trace(server: OpenAIServer, tmp_path: Path) -> None:
+    client = make_client(server.base_url)
+    layer = ann.Layer("s", [ann.Agent("a")], inputs=["q"], outputs=["answer"])
+    graph = ann.Graph([layer], inputs=["q"], outputs=["answer"], lm=client)
+    result = graph(q="what is two plus two")
+    assert result.outputs == {"answer": "four"}
+    path = tmp_path / "traces.jsonl"
+    save_traces([result.trace], path)
+    text = path.read_text()
+    assert json.loads(text)["calls"][0]["raw"] == "four"  # the trace really was written
+    assert KEY not in text
+    assert KEY not in repr(client.config)
+    public = client.config.public()
+    assert "api_key" not in public
+    assert KEY not in json.dumps(public)
+
+
+def _two_output_graph(client: ModelClient) -> ann.Graph:
+    """`s` answers with two fields (a JSON reply), `t` with one (plain text)."""
+    s = ann.Layer("s", [ann.Agent("a")], inputs=["q"], outputs=["answer", "reason"])
+    t = ann.Layer("t", [ann.Agent("b")], inputs=["answer"], outputs=["final"])
+    return ann.Graph([s, t], inputs=["q"], outputs=["final", "reason"], lm=client)
+
+
+def _json_or_text(request: dict[str, Any]) -> str:
+    if "JSON" in request["messages"][0]["content"]:
+        return json.dumps({"answer": "4", "reason": "two and two"})
+    return "final 4"
+
+
+@pytest.mark.parametrize("style", ["llamacpp", "none"])
+def test_a_two_field_layer_asks_for_a_schema_only_in_llamacpp_style(style: str) -> None:
+    with OpenAIServer(reply=_json_or_text) as server:
+        client = make_client(server.base_url, schema_style=style)
+        result = _two_output_graph(client)(q="what is two plus two")
+        requests = server.requests
+    assert result.outputs == {"final": "final 4", "reason": "two and two"}
+    assert result.trace.calls[0].outputs == {"answer": "4", "reason": "two and two"}
+    assert len(requests) == 2
+    json_request, text_request = requests
+    assert "response_format" not in text_request  # one output field: plain text, never a schema
+    if style == "llamacpp":
+        fmt = json_request["response_format"]
+        assert fmt["type"] == "json_object"
+        assert fmt["schema"]["required"] == ["answer", "reason"]
+        assert set(fmt["schema"]["properties"]) == {"answer", "reason"}
+    else:
+        assert "response_format" not in json_request
+
+
+def test_an_empty_reply_is_a_recorded_parse_error_not_a_crash() -> None:
+    with OpenAIServer(reply=_json_or_text) as server:
+        server.inject(empty_content())
+        client = make_client(server.base_url, schema_style="llamacpp")
+        graph = _two_output_graph(client)
+
+        async def run() -> list[ann.Result]:
+            return await asyncio.wait_for(graph.abatch([Example(inputs={"q": "two plus two"}, id="e1")]), 10)
+
+        (result,) = asyncio.run(run())
+        assert server.request_count == 1  # `t` never ran: its input was never produced
+    assert result.error is not None and "empty reply" in result.error
+    assert result.outputs == {}
+    assert result.trace.error == result.error
+    (call,) = result.trace.calls
+    assert call.layer == "s" and call.raw == ""
+    assert call.error is not None and "empty reply" in call.error
+    assert call.outputs == {}
+    assert result.trace.layers[0].decision == "failed"
