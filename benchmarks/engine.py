@@ -148,9 +148,8 @@ def main() -> None:
     parser.add_argument("--concurrency", default="4,8,16", help="comma-separated concurrency levels")
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, dspy {dspy.__version__}"
-    )
+    python = platform.python_version()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {python}, dspy {dspy.__version__}")
     calls = args.examples * LAYERS * AGENTS
     print(f"scheduling: {args.examples} examples x {LAYERS} layers x {AGENTS} agents = {calls} calls, "
           f"server latency {args.latency}s; wall time / ideal time at the same concurrency")  # fmt: skip

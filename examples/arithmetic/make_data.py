@@ -35,10 +35,13 @@ def problem(rng: random.Random) -> tuple[str, int]:
         )
     if kind == 5:
         price = rng.randint(2, 12)
-        return f"One notebook costs {price} dollars. {name} buys {c} notebooks and pays with 100 dollars. How much change does {name} get?", 100 - price * c
+        question = f"One notebook costs {price} dollars. {name} buys {c} notebooks and pays with 100 dollars."
+        return f"{question} How much change does {name} get?", 100 - price * c
     if kind == 6:
-        return f"{name} reads {b} pages a day for {c} days, then {a} pages on the last day. How many pages did {name} read?", b * c + a
-    return f"A box holds {c} rows of {b} {item}. {name} eats {c} of them. How many {item} are left in the box?", c * b - c
+        question = f"{name} reads {b} pages a day for {c} days, then {a} pages on the last day."
+        return f"{question} How many pages did {name} read?", b * c + a
+    question = f"A box holds {c} rows of {b} {item}. {name} eats {c} of them."
+    return f"{question} How many {item} are left in the box?", c * b - c
 
 
 def main() -> None:
