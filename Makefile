@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/ann eval examples/arithmetic/spec.yaml --data examples/arithmetic/test.jsonl --limit 5
 
 test: $(STAMP)
+	$(BIN)/ruff check ann tests benchmarks examples
 	$(BIN)/python -m pytest -q; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 5 ]
 
 test-fast: $(STAMP)
