@@ -32,9 +32,9 @@ def field_label(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def output_schema(output_fields: list[str]) -> dict[str, Any] | None:
+def output_schema(output_fields: list[str], *, json_reply: bool = False) -> dict[str, Any] | None:
     """The JSON Schema of a reply, or None when the reply is plain text (one output field)."""
-    if len(output_fields) < 2:
+    if len(output_fields) < 2 and not json_reply:
         return None
     return {
         "type": "object",
@@ -55,7 +55,16 @@ class AnnAdapter(dspy.Adapter):
 
     Usable on its own by ann's agents, or inside DSPy (``dspy.configure(adapter=AnnAdapter())``)
     when a trained graph is exported as a DSPy program.
+
+    Args:
+        json_reply: Ask for a JSON object even for one output field — for the optimizer's own
+            calls, where a preamble ("Sure! Here are the new instructions:") must not leak into
+            the value.
     """
+
+    def __init__(self, *, json_reply: bool = False) -> None:
+        super().__init__()
+        self.json_reply = json_reply
 
     def format(
         self, signature: type[dspy.Signature], demos: list[dict[str, Any]], inputs: dict[str, Any]
@@ -69,7 +78,7 @@ class AnnAdapter(dspy.Adapter):
 
     def system_message(self, signature: type[dspy.Signature]) -> str:
         outputs = list(signature.output_fields)
-        if len(outputs) == 1:
+        if len(outputs) == 1 and not self.json_reply:
             desc = _description(signature.output_fields[outputs[0]])
             reply = render(REPLY_TEXT, output=field_label(outputs[0]).lower(), description=f" ({desc})" if desc else "")
         else:
@@ -90,15 +99,15 @@ class AnnAdapter(dspy.Adapter):
 
     def reply_text(self, signature: type[dspy.Signature], values: dict[str, Any]) -> str:
         outputs = list(signature.output_fields)
-        if len(outputs) == 1:
+        if len(outputs) == 1 and not self.json_reply:
             return str(values.get(outputs[0], ""))
         return json.dumps({name: str(values.get(name, "")) for name in outputs}, ensure_ascii=False)
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
-        return parse_reply(list(signature.output_fields), completion)
+        return parse_reply(list(signature.output_fields), completion, json_reply=self.json_reply)
 
 
-def parse_reply(output_fields: list[str], completion: str) -> dict[str, str]:
+def parse_reply(output_fields: list[str], completion: str, *, json_reply: bool = False) -> dict[str, str]:
     """Turn a reply into output fields.
 
     Raises:
@@ -108,7 +117,7 @@ def parse_reply(output_fields: list[str], completion: str) -> dict[str, str]:
     text = (completion or "").strip()
     if not text:
         raise ParseError("the model returned an empty reply", raw=completion or "")
-    if len(output_fields) == 1:
+    if len(output_fields) == 1 and not json_reply:
         return {output_fields[0]: text}
     fenced = _FENCE.match(text)
     body = fenced.group(1) if fenced else text

@@ -13,14 +13,14 @@ from ann.params import Param
 from ann.prompts import AGENT_ROLE
 from ann.render import render
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check_name(kind: str, name: str) -> None:
     """Names become dotted parameter paths and file keys, so they must be simple identifiers."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(
-            f"{kind} name {name!r} is invalid: use letters, digits, '_' or '-', starting with a letter or '_'"
+            f"{kind} name {name!r} is invalid: use letters, digits and '_', starting with a letter or '_'"
         )
 
 
@@ -39,9 +39,13 @@ class Agent:
     def __init__(self, name: str, role: str = "", instructions: str = "") -> None:
         check_name("agent", name)
         self.name = name
-        self.role = Param(role, description=f"the role of agent '{name}': who it is, as a short noun phrase")
+        self.role = Param(
+            role, description=f"the role of agent '{name}': who it is, as a short noun phrase", kind="role"
+        )
         self.instructions = Param(
-            instructions, description=f"the instructions of agent '{name}': how it does its part of the task"
+            instructions,
+            description=f"the instructions of agent '{name}': how it does its part of the task",
+            kind="instructions",
         )
         self.demos: list[dict[str, Any]] = []
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ann.adapter import AnnAdapter, output_schema, parse_reply
+from ann.agent import Agent
 from ann.errors import LMError, ParseError
-from ann.lm import ModelClient
+from ann.lm import ModelClient, json_response_format
 from ann.trace import CallRecord, Trace
 
 T = TypeVar("T")
@@ -59,3 +61,44 @@ async def traced_call(
     if isinstance(parsed, dict):
         record.outputs = dict(parsed)
     return parsed
+
+
+async def ask_agent(
+    client: ModelClient,
+    trace: Trace,
+    agent: Agent,
+    values: dict[str, Any],
+    *,
+    inputs: list[str],
+    outputs: list[str],
+    descriptions: dict[str, str] | None = None,
+    layer: str = "",
+    purpose: str = "answer",
+    sample: int = 0,
+    temperature: float | None = None,
+    json_reply: bool = False,
+) -> dict[str, Any]:
+    """One framed, traced call of ``agent`` reading ``inputs`` and writing ``outputs``.
+
+    Raises:
+        ParseError: The reply did not fit the output fields (recorded in the trace).
+        LMError: The model could not be reached (recorded in the trace).
+    """
+    adapter = AnnAdapter(json_reply=json_reply)
+    signature = agent.signature(inputs, outputs, descriptions)
+    messages = adapter.format(signature, agent.demos, values)
+    schema = output_schema(outputs, json_reply=json_reply)
+    response_format = json_response_format(schema, client.config.schema_style) if schema else None
+    return await traced_call(
+        client,
+        trace,
+        layer=layer,
+        agent=agent.name,
+        purpose=purpose,
+        inputs={name: values.get(name) for name in inputs},
+        messages=messages,
+        parse=lambda text: parse_reply(outputs, text, json_reply=json_reply),
+        sample=sample,
+        temperature=temperature,
+        response_format=response_format,
+    )

@@ -26,7 +26,7 @@ class Graph:
         inputs: Fields the caller supplies.
         outputs: Fields the graph returns; each must be produced by some layer.
         name: A short name for reports.
-        description: What the task is, in words (used by reports and, later, the optimizer).
+        description: What the task is, in words; kept as the ``task`` param, context for the optimizer.
         fields: Optional descriptions of fields, shown to agents next to field names.
         lm: The model client used when a call does not pass one.
 
@@ -53,7 +53,12 @@ class Graph:
         lm: ModelClient | None = None,
     ) -> None:
         self.name = name
-        self.description = description
+        self.task = Param(
+            description,
+            description="what the whole system is for, in words; context for the optimizer",
+            trainable=False,
+            kind="task",
+        )
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.fields = dict(fields or {})
@@ -103,7 +108,8 @@ class Graph:
 
     def named_parameters(self) -> Iterator[tuple[str, Param]]:
         """Every param with its dotted name (``solve.alice.instructions``), each param once."""
-        seen: set[int] = set()
+        seen: set[int] = {id(self.task)}
+        yield "task", self.task
         for layer_name in self.order:
             for name, param in self.layers[layer_name].named_parameters():
                 if id(param) not in seen:

@@ -21,6 +21,9 @@ class Param:
         value: The current text.
         description: What the text is for; shown to the optimizer in every rewrite prompt.
         trainable: Whether the optimizer may change it.
+        kind: What sort of text it is — ``role``, ``instructions``, ``task``, ``choice`` or
+            ``text`` — so the optimizer can reject a rewrite that is not of its kind (code
+            where instructions belong, a paragraph where a role belongs).
 
     Example:
         >>> p = Param("Solve the problem step by step.", description="instructions of the solver")
@@ -28,7 +31,7 @@ class Param:
         'Solve the problem step by step.'
     """
 
-    def __init__(self, value: str, *, description: str, trainable: bool = True) -> None:
+    def __init__(self, value: str, *, description: str, trainable: bool = True, kind: str = "text") -> None:
         if not isinstance(value, str):
             raise TypeError(f"Param value must be a str, got {type(value).__name__}: {value!r}")
         if not description or not description.strip():
@@ -36,6 +39,7 @@ class Param:
         self.value = value
         self.description = description
         self.trainable = trainable
+        self.kind = kind
         self.grads: list[str] = []
         self.history: list[HistoryEntry] = [HistoryEntry(value=value)]
 

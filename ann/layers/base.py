@@ -12,18 +12,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ann.adapter import AnnAdapter, output_schema, parse_reply
 from ann.agent import Agent
-from ann.calls import traced_call
+from ann.calls import ask_agent
 from ann.errors import AnnError, ParseError
-from ann.lm import ModelClient, json_response_format
+from ann.lm import ModelClient
 from ann.trace import Trace
 
 if TYPE_CHECKING:
     from ann.layers.layer import Layer
-
-ADAPTER = AnnAdapter()
-
 
 @dataclass
 class Candidate:
@@ -78,22 +74,18 @@ class TeamRun:
             ParseError: The reply did not fit the output fields (recorded in the trace).
             LMError: The model could not be reached (recorded in the trace).
         """
-        signature = agent.signature(inputs, outputs, self.descriptions)
-        messages = ADAPTER.format(signature, agent.demos, values)
-        schema = output_schema(outputs)
-        response_format = json_response_format(schema, self.client.config.schema_style) if schema else None
-        return await traced_call(
+        return await ask_agent(
             self.client,
             self.trace,
+            agent,
+            values,
+            inputs=inputs,
+            outputs=outputs,
+            descriptions=self.descriptions,
             layer=self.layer.name,
-            agent=agent.name,
             purpose=purpose,
-            inputs={name: values.get(name) for name in inputs},
-            messages=messages,
-            parse=lambda text: parse_reply(outputs, text),
             sample=sample,
             temperature=temperature,
-            response_format=response_format,
         )
 
     async def answer(self, agent: Agent, *, sample: int = 0) -> Candidate:

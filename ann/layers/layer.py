@@ -51,7 +51,9 @@ class Layer:
             raise GraphError(f"layer '{name}': samples must be >= 1, got {samples}")
         self.samples = samples
         self.temperature = temperature
-        self.aggregator = Param(aggregator, description=f"the aggregation method of layer '{name}'", trainable=False)
+        self.aggregator = Param(
+            aggregator, description=f"the aggregation method of layer '{name}'", trainable=False, kind="choice"
+        )
         self.check()
 
     def check(self) -> None:
