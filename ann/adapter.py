@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import dspy
 
@@ -17,6 +17,7 @@ from ann.errors import ParseError
 from ann.prompts import (
     AGENT_SYSTEM,
     INPUT_FIELD,
+    REPLY_CHOICES,
     REPLY_JSON,
     REPLY_JSON_KEY,
     REPLY_TEXT,
@@ -32,14 +33,33 @@ def field_label(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def output_schema(output_fields: list[str], *, json_reply: bool = False) -> dict[str, Any] | None:
-    """The JSON Schema of a reply, or None when the reply is plain text (one output field)."""
-    if len(output_fields) < 2 and not json_reply:
+def output_choices(signature: type[dspy.Signature]) -> dict[str, list[str]]:
+    """Output fields restricted to a fixed set of values (annotated ``Literal[...]``)."""
+    return {
+        name: [str(value) for value in get_args(field.annotation)]
+        for name, field in signature.output_fields.items()
+        if get_origin(field.annotation) is Literal
+    }
+
+
+def wants_json(signature: type[dspy.Signature], *, json_reply: bool = False) -> bool:
+    """A reply is JSON when asked for, when there are several outputs, or when one has choices."""
+    return json_reply or len(signature.output_fields) > 1 or bool(output_choices(signature))
+
+
+def output_schema(signature: type[dspy.Signature], *, json_reply: bool = False) -> dict[str, Any] | None:
+    """The JSON Schema of a reply, or None when the reply is plain text."""
+    if not wants_json(signature, json_reply=json_reply):
         return None
+    choices = output_choices(signature)
+    properties = {
+        name: {"type": "string", "enum": choices[name]} if name in choices else {"type": "string"}
+        for name in signature.output_fields
+    }
     return {
         "type": "object",
-        "properties": {name: {"type": "string"} for name in output_fields},
-        "required": list(output_fields),
+        "properties": properties,
+        "required": list(signature.output_fields),
         "additionalProperties": False,
     }
 
@@ -78,12 +98,18 @@ class AnnAdapter(dspy.Adapter):
 
     def system_message(self, signature: type[dspy.Signature]) -> str:
         outputs = list(signature.output_fields)
-        if len(outputs) == 1 and not self.json_reply:
+        if not wants_json(signature, json_reply=self.json_reply):
             desc = _description(signature.output_fields[outputs[0]])
             reply = render(REPLY_TEXT, output=field_label(outputs[0]).lower(), description=f" ({desc})" if desc else "")
         else:
+            choices = output_choices(signature)
             keys = "\n".join(
-                render(REPLY_JSON_KEY, name=name, description=_description(field) or field_label(name))
+                render(
+                    REPLY_JSON_KEY,
+                    name=name,
+                    description=_description(field) or field_label(name),
+                    choices=render(REPLY_CHOICES, values=", ".join(choices[name])) if name in choices else "",
+                )
                 for name, field in signature.output_fields.items()
             )
             reply = render(REPLY_JSON, keys=keys)
@@ -99,20 +125,31 @@ class AnnAdapter(dspy.Adapter):
 
     def reply_text(self, signature: type[dspy.Signature], values: dict[str, Any]) -> str:
         outputs = list(signature.output_fields)
-        if len(outputs) == 1 and not self.json_reply:
+        if not wants_json(signature, json_reply=self.json_reply):
             return str(values.get(outputs[0], ""))
         return json.dumps({name: str(values.get(name, "")) for name in outputs}, ensure_ascii=False)
 
     def parse(self, signature: type[dspy.Signature], completion: str) -> dict[str, Any]:
-        return parse_reply(list(signature.output_fields), completion, json_reply=self.json_reply)
+        return parse_reply(
+            list(signature.output_fields),
+            completion,
+            json_reply=wants_json(signature, json_reply=self.json_reply),
+            choices=output_choices(signature),
+        )
 
 
-def parse_reply(output_fields: list[str], completion: str, *, json_reply: bool = False) -> dict[str, str]:
+def parse_reply(
+    output_fields: list[str],
+    completion: str,
+    *,
+    json_reply: bool = False,
+    choices: dict[str, list[str]] | None = None,
+) -> dict[str, str]:
     """Turn a reply into output fields.
 
     Raises:
-        ParseError: The reply is empty, or (for several fields) not a JSON object holding every
-            field; ``raw`` keeps the reply.
+        ParseError: The reply is empty; or (for JSON replies) not a JSON object holding every
+            field; or a value outside its field's choices. ``raw`` keeps the reply.
     """
     text = (completion or "").strip()
     if not text:
@@ -131,4 +168,10 @@ def parse_reply(output_fields: list[str], completion: str, *, json_reply: bool =
     missing = [name for name in output_fields if name not in data]
     if missing:
         raise ParseError(f"reply JSON lacks keys {missing}: {text[:120]!r}", raw=text)
-    return {name: data[name] if isinstance(data[name], str) else json.dumps(data[name]) for name in output_fields}
+    values = {name: data[name] if isinstance(data[name], str) else json.dumps(data[name]) for name in output_fields}
+    for name, allowed in (choices or {}).items():
+        match = [choice for choice in allowed if choice.casefold() == values[name].strip().casefold()]
+        if not match:
+            raise ParseError(f"'{name}' must be one of {allowed}, got {values[name][:60]!r}", raw=text)
+        values[name] = match[0]
+    return values

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import dspy
 
@@ -62,11 +62,19 @@ class Agent:
         return "\n\n".join(parts)
 
     def signature(
-        self, inputs: list[str], outputs: list[str], descriptions: dict[str, str] | None = None
+        self,
+        inputs: list[str],
+        outputs: list[str],
+        descriptions: dict[str, str] | None = None,
+        choices: dict[str, list[str]] | None = None,
     ) -> type[dspy.Signature]:
-        """The DSPy signature of this agent's call inside a layer with these fields."""
+        """The DSPy signature of this agent's call inside a layer with these fields.
+
+        An output with ``choices`` is typed ``Literal[...]``, so the reply is constrained to them.
+        """
         described = tuple(sorted((descriptions or {}).items()))
-        return _make_signature(self.task_text(), tuple(inputs), tuple(outputs), described)
+        allowed = tuple(sorted((name, tuple(values)) for name, values in (choices or {}).items() if name in outputs))
+        return _make_signature(self.task_text(), tuple(inputs), tuple(outputs), described, allowed)
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r}, role={self.role.value!r})"
@@ -74,14 +82,20 @@ class Agent:
 
 @lru_cache(maxsize=1024)
 def _make_signature(
-    instructions: str, inputs: tuple[str, ...], outputs: tuple[str, ...], described: tuple[tuple[str, str], ...]
+    instructions: str,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    described: tuple[tuple[str, str], ...],
+    allowed: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> type[dspy.Signature]:
     # Building a signature creates a pydantic model class; the same texts give the same class.
     desc = dict(described)
+    choices = dict(allowed)
     fields: dict[str, Any] = {}
     for name in inputs:
         fields[name] = (str, dspy.InputField(desc=desc.get(name, "")))
     for name in outputs:
-        fields[name] = (str, dspy.OutputField(desc=desc.get(name, "")))
+        annotation = Literal[choices[name]] if name in choices else str  # type: ignore[valid-type]
+        fields[name] = (annotation, dspy.OutputField(desc=desc.get(name, "")))
     # A single space keeps DSPy from inventing default instructions for an empty task text.
     return dspy.make_signature(fields, instructions or " ")

@@ -37,7 +37,8 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
             outputs=spec.outputs,
             name=spec.name,
             description=spec.description,
-            fields=spec.fields,
+            fields=spec.descriptions(),
+            choices=spec.choices(),
             lm=lm,
         )
     except (ConfigError, ValueError) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ann.adapter import AnnAdapter, output_schema, parse_reply
+from ann.adapter import AnnAdapter, output_choices, output_schema, parse_reply, wants_json
 from ann.agent import Agent
 from ann.errors import LMError, ParseError
 from ann.lm import ModelClient, json_response_format
@@ -53,6 +53,7 @@ async def traced_call(
     record.cost = completion.cost
     record.latency_s = completion.latency_s
     record.cache_hit = completion.cache_hit
+    record.truncated = completion.truncated
     try:
         parsed = parse(completion.text)
     except ParseError as exc:
@@ -72,6 +73,7 @@ async def ask_agent(
     inputs: list[str],
     outputs: list[str],
     descriptions: dict[str, str] | None = None,
+    choices: dict[str, list[str]] | None = None,
     layer: str = "",
     purpose: str = "answer",
     sample: int = 0,
@@ -85,9 +87,11 @@ async def ask_agent(
         LMError: The model could not be reached (recorded in the trace).
     """
     adapter = AnnAdapter(json_reply=json_reply)
-    signature = agent.signature(inputs, outputs, descriptions)
+    signature = agent.signature(inputs, outputs, descriptions, choices)
     messages = adapter.format(signature, agent.demos, values)
-    schema = output_schema(outputs, json_reply=json_reply)
+    schema = output_schema(signature, json_reply=json_reply)
+    as_json = wants_json(signature, json_reply=json_reply)
+    allowed = output_choices(signature)
     response_format = json_response_format(schema, client.config.schema_style) if schema else None
     return await traced_call(
         client,
@@ -97,7 +101,7 @@ async def ask_agent(
         purpose=purpose,
         inputs={name: values.get(name) for name in inputs},
         messages=messages,
-        parse=lambda text: parse_reply(outputs, text, json_reply=json_reply),
+        parse=lambda text: parse_reply(outputs, text, json_reply=as_json, choices=allowed),
         sample=sample,
         temperature=temperature,
         response_format=response_format,

@@ -67,7 +67,7 @@ async def run_graph(
         except AnnError:
             _fail(layer.outputs, values, RunError(f"layer '{layer_name}': skipped, an upstream layer failed"))
             return
-        team = TeamRun(layer, layer_inputs, client, trace, graph.fields)
+        team = TeamRun(layer, layer_inputs, client, trace, graph.fields, graph.choices)
         try:
             outcome = await layer.run(team)
         except AnnError as exc:

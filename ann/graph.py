@@ -28,6 +28,8 @@ class Graph:
         name: A short name for reports.
         description: What the task is, in words; kept as the ``task`` param, context for the optimizer.
         fields: Optional descriptions of fields, shown to agents next to field names.
+        choices: Fields whose value must be one of a fixed list (a label set); replies are
+            constrained to it where the backend supports schemas and checked everywhere.
         lm: The model client used when a call does not pass one.
 
     Raises:
@@ -50,6 +52,7 @@ class Graph:
         name: str = "graph",
         description: str = "",
         fields: dict[str, str] | None = None,
+        choices: dict[str, list[str]] | None = None,
         lm: ModelClient | None = None,
     ) -> None:
         self.name = name
@@ -62,6 +65,7 @@ class Graph:
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self.fields = dict(fields or {})
+        self.choices = {name: list(values) for name, values in (choices or {}).items()}
         self.lm = lm
         self.layers: dict[str, Layer] = {}
         for layer in layers:
@@ -99,6 +103,11 @@ class Graph:
         for name in self.outputs:
             if name not in producer or producer[name] == INPUT:
                 raise GraphError(f"graph: output '{name}' is not produced by any layer")
+        for name, values in self.choices.items():
+            if name not in producer or producer[name] == INPUT:
+                raise GraphError(f"field '{name}': choices are given but no layer produces it")
+            if not values or not all(isinstance(v, str) and v for v in values):
+                raise GraphError(f"field '{name}': choices must be a non-empty list of non-empty strings")
         try:
             cycle = nx.find_cycle(dag)
         except nx.NetworkXNoCycle:

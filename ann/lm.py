@@ -8,6 +8,7 @@ accounting hold everywhere without each caller remembering them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class Completion:
     cost: float = 0.0
     cache_hit: bool = False
     latency_s: float = 0.0
+    truncated: bool = False
 
 
 def json_response_format(schema: dict[str, Any], style: SchemaStyle) -> dict[str, Any] | None:
@@ -104,6 +106,16 @@ def json_response_format(schema: dict[str, Any], style: SchemaStyle) -> dict[str
     if style == "openai":
         return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": True}}
     return None
+
+
+class _DropTruncationWarning(logging.Filter):
+    """DSPy logs every reply cut off by max_tokens; ann records it per call in the trace instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "truncated" not in record.getMessage()
+
+
+_DSPY_LM_LOG = logging.getLogger("dspy.clients.lm")
 
 
 class ModelClient:
@@ -136,6 +148,8 @@ class ModelClient:
         self.concurrency = concurrency
         self.usage = Usage()
         self._limits: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        if not any(isinstance(f, _DropTruncationWarning) for f in _DSPY_LM_LOG.filters):
+            _DSPY_LM_LOG.addFilter(_DropTruncationWarning())
         extra: dict[str, Any] = {}
         if config.api_base:
             extra["api_base"] = config.api_base
@@ -247,6 +261,7 @@ def _completion_from(response: Any, latency: float) -> Completion:
         raise LMError("model returned no choices")
     message = _get(choices[0], "message") or {}
     text = _get(message, "content") or ""
+    truncated = _get(choices[0], "finish_reason") == "length"
     usage = _get(response, "usage") or {}
     hidden = getattr(response, "_hidden_params", None) or {}
     cost = hidden.get("response_cost") if isinstance(hidden, dict) else None
@@ -256,6 +271,7 @@ def _completion_from(response: Any, latency: float) -> Completion:
         completion_tokens=int(_get(usage, "completion_tokens") or 0),
         cost=float(cost or 0.0),
         latency_s=latency,
+        truncated=truncated,
     )
 
 

@@ -19,7 +19,10 @@ REPLY_TEXT = "\n\nReply with the {output}{description}."
 REPLY_JSON = "\n\nReply with a JSON object with these keys:\n{keys}"
 
 # One key line inside REPLY_JSON.
-REPLY_JSON_KEY = '- "{name}": {description}'
+REPLY_JSON_KEY = '- "{name}": {description}{choices}'
+
+# Appended to a key line when the field takes one of a fixed set of values.
+REPLY_CHOICES = " (one of: {values})"
 
 # One labelled input field in the user message, used when a call has several inputs.
 INPUT_FIELD = "{label}:\n{value}"

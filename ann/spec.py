@@ -41,6 +41,13 @@ class GraphSpec(_Strict):
     layers: list[LayerSpec] = Field(min_length=1)
 
 
+class FieldSpec(_Strict):
+    """A field's description and, for labels, the values it may take."""
+
+    description: str = ""
+    choices: list[str] | None = Field(default=None, min_length=1)
+
+
 class MetricSpec(_Strict):
     name: str
     options: dict[str, Any] = Field(default_factory=dict)
@@ -62,10 +69,23 @@ class Spec(_Strict):
     description: str = ""
     inputs: list[str] = Field(min_length=1)
     outputs: list[str] = Field(min_length=1)
-    fields: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
     metric: MetricSpec | None = None
     model: ModelSpec = Field(default_factory=ModelSpec)
     graph: GraphSpec
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: {"description": spec} if isinstance(spec, str) else spec for name, spec in value.items()}
+        return value
+
+    def descriptions(self) -> dict[str, str]:
+        return {name: spec.description for name, spec in self.fields.items() if spec.description}
+
+    def choices(self) -> dict[str, list[str]]:
+        return {name: list(spec.choices) for name, spec in self.fields.items() if spec.choices}
 
     @field_validator("metric", mode="before")
     @classmethod

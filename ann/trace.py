@@ -55,6 +55,7 @@ class CallRecord:
     cost: float = 0.0
     latency_s: float = 0.0
     cache_hit: bool = False
+    truncated: bool = False
     error: str | None = None
 
     def usage(self) -> Usage:

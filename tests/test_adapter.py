@@ -21,7 +21,7 @@ def test_single_input_single_output_is_a_plain_chat_prompt():
         },
         {"role": "user", "content": "def f(x):\n    '''Double x.'''\n"},
     ]
-    assert output_schema(["completion"]) is None
+    assert output_schema(signature) is None
 
 
 def test_several_fields_are_labelled_and_reply_is_json():
@@ -36,7 +36,7 @@ def test_several_fields_are_labelled_and_reply_is_json():
     assert messages[1] == {"role": "user", "content": "Text:\nt0\n\nHint:\nh0"}
     assert messages[2] == {"role": "assistant", "content": '{"city": "c0", "country": "k0"}'}
     assert messages[3] == {"role": "user", "content": "Text:\nT\n\nHint:\nH"}
-    assert output_schema(["city", "country"])["required"] == ["city", "country"]
+    assert output_schema(signature)["required"] == ["city", "country"]
 
 
 def test_parse_reply():
@@ -55,3 +55,23 @@ def test_parse_reply():
 def test_empty_role_and_instructions_give_only_the_reply_format():
     signature = Agent("bare").signature(["q"], ["answer"])
     assert ADAPTER.format(signature, [], {"q": "2+2"})[0]["content"] == "Reply with the answer."
+
+
+def test_choices_constrain_the_schema_force_json_and_are_checked():
+    signature = Agent("router").signature(["ticket"], ["category"], {}, {"category": ["billing", "shipping"]})
+    schema = output_schema(signature)
+    assert schema["properties"]["category"] == {"type": "string", "enum": ["billing", "shipping"]}
+    system = ADAPTER.format(signature, [], {"ticket": "t"})[0]["content"]
+    assert system.endswith('- "category": Category (one of: billing, shipping)')
+    assert ADAPTER.parse(signature, '{"category": " Billing "}') == {"category": "billing"}
+    with pytest.raises(ParseError, match="'category' must be one of"):
+        ADAPTER.parse(signature, '{"category": "refunds"}')
+
+
+def test_json_reply_wraps_a_single_field():
+    adapter = AnnAdapter(json_reply=True)
+    signature = Agent("rewriter").signature(["current"], ["new_text"])
+    assert output_schema(signature, json_reply=True)["required"] == ["new_text"]
+    assert adapter.parse(signature, '{"new_text": "Be brief."}') == {"new_text": "Be brief."}
+    with pytest.raises(ParseError):
+        adapter.parse(signature, "Sure! Here it is: Be brief.")

@@ -50,12 +50,14 @@ class TeamRun:
         client: ModelClient,
         trace: Trace,
         descriptions: dict[str, str],
+        choices: dict[str, list[str]] | None = None,
     ) -> None:
         self.layer = layer
         self.values = values
         self.client = client
         self.trace = trace
         self.descriptions = descriptions
+        self.choices = choices or {}
 
     async def ask(
         self,
@@ -82,6 +84,7 @@ class TeamRun:
             inputs=inputs,
             outputs=outputs,
             descriptions=self.descriptions,
+            choices=self.choices,
             layer=self.layer.name,
             purpose=purpose,
             sample=sample,

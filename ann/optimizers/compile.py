@@ -1,0 +1,279 @@
+"""ANNOptimizer.compile: the training loop — forward, loss, backward, step, validate, accept or revert.
+
+Each step runs a minibatch forward, turns its failures into textual gradients, proposes rewrites
+(screening several on the minibatch when asked), and measures the proposal on the validation
+set. It is kept only if the validation score rises; otherwise every changed param is put back.
+After every step an atomic checkpoint is written, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ann.datasets.example import Example
+from ann.datasets.fingerprint import dataset_hash
+from ann.evaluate import Metric, aevaluate
+from ann.graph import Graph
+from ann.lm import ModelClient
+from ann.optimizers.budget import Budget, BudgetExceeded
+from ann.optimizers.checkpoint import load_checkpoint, save_checkpoint
+from ann.optimizers.history import StepRecord
+from ann.optimizers.loss import TextLoss
+from ann.optimizers.tgd import Proposal, TextualGradientDescent
+from ann.params import HistoryEntry
+from ann.trace import Usage
+
+Event = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class TrainingRun:
+    """What a compile did: scores before and after, every step, why it stopped, what it spent."""
+
+    baseline_score: float
+    best_score: float
+    history: list[StepRecord] = field(default_factory=list)
+    stopped: str = ""
+    usage: Usage = field(default_factory=Usage)
+    elapsed_s: float = 0.0
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def _batches(trainset: Sequence[Example], batch_size: int, seed: int, epoch: int) -> list[list[Example]]:
+    order = list(trainset)
+    random.Random(f"{seed}:{epoch}").shuffle(order)
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class ANNOptimizer:
+    """Trains a graph's prompts by textual backpropagation with validation-gated acceptance.
+
+    Args:
+        lm: The optimizer's model (critic, debugger, rewriter); defaults to the graph's model.
+        epochs: Passes over the training set.
+        batch_size: Examples per step.
+        patience: Stop after this many steps in a row without a validation gain.
+        momentum: Past updates per param shown to the rewriter.
+        candidates: Proposals per step, screened on the minibatch before validation.
+        max_words: Longest instructions a rewrite may produce.
+        max_calls, max_cost, max_time: Budget caps over every call; the run stops cleanly.
+        seed: Seeds the minibatch shuffling.
+        checkpoint: Where to write the checkpoint after every step (None: no checkpoints).
+        on_event: ``fn(kind, info)`` for progress displays (kinds: baseline, phase, step, stop).
+
+    Example:
+        >>> trained = ANNOptimizer(epochs=2, batch_size=4).compile(
+        ...     graph, trainset=train, valset=val, metric=make_metric("exact_match"))
+    """
+
+    def __init__(
+        self,
+        *,
+        lm: ModelClient | None = None,
+        epochs: int = 2,
+        batch_size: int = 4,
+        patience: int = 3,
+        momentum: int = 2,
+        candidates: int = 1,
+        max_words: int = 120,
+        max_calls: int | None = None,
+        max_cost: float | None = None,
+        max_time: float | None = None,
+        seed: int = 0,
+        checkpoint: str | Path | None = None,
+        on_event: Event | None = None,
+    ) -> None:
+        for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        self.lm = lm
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.momentum = momentum
+        self.candidates = candidates
+        self.max_words = max_words
+        self.caps = {"max_calls": max_calls, "max_cost": max_cost, "max_time": max_time}
+        Budget(**self.caps)  # validates the caps now, not mid-run
+        self.seed = seed
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.on_event = on_event or (lambda kind, info: None)
+        self.last_run: TrainingRun | None = None
+
+    def compile(
+        self,
+        graph: Graph,
+        *,
+        trainset: Sequence[Example],
+        valset: Sequence[Example],
+        metric: Metric,
+        resume: bool = False,
+    ) -> Graph:
+        """Train ``graph`` in place and return it with its best params loaded; see ``last_run``."""
+        return asyncio.run(self.acompile(graph, trainset=trainset, valset=valset, metric=metric, resume=resume))
+
+    async def acompile(
+        self,
+        graph: Graph,
+        *,
+        trainset: Sequence[Example],
+        valset: Sequence[Example],
+        metric: Metric,
+        resume: bool = False,
+    ) -> Graph:
+        """Async ``compile``."""
+        if not trainset or not valset:
+            raise ValueError("compile needs a non-empty trainset and valset")
+        forward_lm = graph._client(None)
+        opt_lm = self.lm or forward_lm
+        data = {"train": dataset_hash(trainset), "val": dataset_hash(valset)}
+        fingerprint = {**data, "seed": self.seed, "batch_size": self.batch_size}
+        loss = TextLoss(metric, graph=graph, lm=opt_lm)
+        opt = TextualGradientDescent(
+            [(n, p) for n, p in graph.named_parameters() if p.trainable] or graph.named_parameters(),
+            lm=opt_lm, momentum=self.momentum, candidates=self.candidates, max_words=self.max_words,
+            task=graph.task.value,
+        )  # fmt: skip
+        avoid = [str(value) for example in trainset for value in example.inputs.values()]
+        params = dict(graph.named_parameters())
+
+        if resume:
+            if self.checkpoint is None:
+                raise ValueError("resume needs a checkpoint path")
+            saved = load_checkpoint(self.checkpoint, fingerprint)
+            graph.load_state_dict(saved["best_state"])
+            opt.load_state_dict(saved["optimizer"])
+            for name, entries in saved["param_history"].items():
+                params[name].history = [HistoryEntry(**entry) for entry in entries]
+            run = TrainingRun(saved["baseline_score"], saved["best_score"], data=data,
+                              history=[StepRecord.from_dict(r) for r in saved["history"]])  # fmt: skip
+            position, bad_steps = saved["position"], saved["bad_steps"]
+            budget = Budget(**self.caps, clients=[forward_lm, opt_lm], spent_before=Usage(**saved["spent"]),
+                            seconds_before=saved["seconds"])  # fmt: skip
+            self.on_event("baseline", {"score": run.baseline_score, "resumed_at": len(run.history)})
+        else:
+            budget = Budget(**self.caps, clients=[forward_lm, opt_lm])
+            self.on_event("phase", {"phase": "baseline validation"})
+            baseline = (await aevaluate(graph, valset, metric)).score
+            for param in params.values():
+                param.history[-1].score = baseline
+            run = TrainingRun(baseline, baseline, data=data)
+            position, bad_steps = {"epoch": 0, "batch": 0}, 0
+            self.on_event("baseline", {"score": baseline})
+
+        def save(epoch: int, batch: int) -> None:
+            if self.checkpoint is None:
+                return
+            spent = budget.usage()
+            save_checkpoint(self.checkpoint, {
+                "fingerprint": fingerprint, "position": {"epoch": epoch, "batch": batch}, "bad_steps": bad_steps,
+                "baseline_score": run.baseline_score, "best_score": run.best_score, "best_state": graph.state_dict(),
+                "optimizer": opt.state_dict(), "history": [r.to_dict() for r in run.history],
+                "param_history": {n: [e.__dict__ for e in p.history] for n, p in params.items()},
+                "spent": spent.__dict__, "seconds": budget.elapsed(),
+            })  # fmt: skip
+
+        if not resume:
+            save(0, 0)
+        try:
+            for epoch in range(position["epoch"], self.epochs):
+                batches = _batches(trainset, self.batch_size, self.seed, epoch)
+                first = position["batch"] if epoch == position["epoch"] else 0
+                for index in range(first, len(batches)):
+                    budget.check()
+                    record = await self._step(graph, batches[index], valset, metric, loss, opt, run, budget, avoid)
+                    record.epoch, record.batch = epoch, index
+                    if record.accepted:
+                        run.best_score = record.val_score or run.best_score
+                        bad_steps = 0
+                        for change in record.changes:
+                            params[change["param"]].history.append(
+                                HistoryEntry(change["new"], run.best_score, record.step)
+                            )
+                    elif record.val_score is not None or record.note.startswith("no valid"):
+                        bad_steps += 1
+                    record.best_score = run.best_score
+                    run.history.append(record)
+                    save(epoch, index + 1)
+                    self.on_event("step", {"record": record, "usage": budget.usage(), "elapsed": budget.elapsed(),
+                                           "total_steps": self.epochs * len(batches)})  # fmt: skip
+                    if bad_steps >= self.patience:
+                        raise _EarlyStop(f"no validation gain in {bad_steps} steps (patience {self.patience})")
+                position = {"epoch": epoch + 1, "batch": 0}
+            run.stopped = f"finished {self.epochs} epoch{'s' if self.epochs > 1 else ''}"
+        except (BudgetExceeded, _EarlyStop) as stop:
+            run.stopped = str(stop)
+            opt.zero_grad()
+        run.usage, run.elapsed_s = budget.usage(), budget.elapsed()
+        self.last_run = run
+        self.on_event("stop", {"reason": run.stopped, "run": run})
+        return graph
+
+    async def _step(
+        self,
+        graph: Graph,
+        batch: list[Example],
+        valset: Sequence[Example],
+        metric: Metric,
+        loss: TextLoss,
+        opt: TextualGradientDescent,
+        run: TrainingRun,
+        budget: Budget,
+        avoid: list[str],
+    ) -> StepRecord:
+        step = len(run.history) + 1
+        self.on_event("phase", {"phase": f"step {step}: forward + loss"})
+        results = await graph.abatch(batch)
+        await asyncio.gather(*(loss.acall(example, result) for example, result in zip(batch, results, strict=True)))
+        train_score = loss.score
+        self.on_event("phase", {"phase": f"step {step}: backward"})
+        await loss.abackward()
+        record = StepRecord(step, 0, 0, train_score, None, run.best_score, False)
+        if not any(p.grads for _, p, _ in opt.named_params()):
+            record.note = "minibatch solved: no gradient"
+            return record
+        budget.check()
+        self.on_event("phase", {"phase": f"step {step}: rewrite"})
+        proposals = await opt.propose(avoid=avoid)
+        record.rejected = [r for p in proposals for r in p.rejected]
+        proposals = [p for p in proposals if p.changes]
+        if not proposals:
+            record.note = "no valid rewrite (all rejected or unparseable)"
+            opt.zero_grad()
+            return record
+        chosen = proposals[0]
+        if len(proposals) > 1:
+            self.on_event("phase", {"phase": f"step {step}: screening {len(proposals)} candidates"})
+            chosen, record.screened = await self._screen(graph, batch, metric, opt, proposals)
+        budget.check()
+        self.on_event("phase", {"phase": f"step {step}: validation"})
+        opt.apply(chosen)
+        val = (await aevaluate(graph, valset, metric)).score
+        record.val_score = val
+        record.accepted = val > run.best_score
+        record.changes = [{"param": c.name, "old": c.old, "new": c.new, "gradient": c.feedback} for c in chosen.changes]
+        opt.record(chosen, before=run.best_score, after=val, accepted=record.accepted)
+        if not record.accepted:
+            opt.revert(chosen)
+        opt.zero_grad()
+        return record
+
+    async def _screen(
+        self, graph: Graph, batch: list[Example], metric: Metric, opt: TextualGradientDescent, proposals: list[Proposal]
+    ) -> tuple[Proposal, list[float]]:
+        """Score each proposal on the minibatch (cheaper than validation); the best goes on."""
+        scores = []
+        for proposal in proposals:
+            opt.apply(proposal)
+            scores.append((await aevaluate(graph, batch, metric)).score)
+            opt.revert(proposal)
+        return proposals[scores.index(max(scores))], scores
+
+
+class _EarlyStop(Exception):
+    """Patience ran out (internal control flow, never escapes compile)."""

@@ -1,0 +1,65 @@
+"""Plain-text views of a graph, a run and an example, as the optimizer's prompts show them.
+
+Every view is bounded in length so that prompts stay small however long inputs or replies get.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ann.graph import Graph
+from ann.layers.layer import Layer
+from ann.optimizers.prompts import AGENT_LINE, FIELD_LINE, LAYER_LINE, TRAJECTORY_LINE
+from ann.render import render
+from ann.trace import Trace
+
+MAX_VALUE_CHARS = 600
+
+
+def clip(text: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """A value as text, cut in the middle when longer than ``limit`` characters."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]} […] {text[-half:]}"
+
+
+def describe_fields(values: dict[str, Any]) -> str:
+    return "\n".join(render(FIELD_LINE, name=name, value=clip(value)) for name, value in values.items()) or "(none)"
+
+
+def describe_layer(layer: Layer) -> str:
+    size = len(layer.agents)
+    return render(
+        LAYER_LINE,
+        name=layer.name,
+        aggregator=layer.aggregator.value,
+        size=size,
+        plural="" if size == 1 else "s",
+        inputs=", ".join(layer.inputs),
+        outputs=", ".join(layer.outputs),
+    )
+
+
+def describe_team(layer: Layer) -> str:
+    return "\n".join(
+        render(
+            AGENT_LINE,
+            name=agent.name,
+            role=agent.role.value or "(none)",
+            instructions=agent.instructions.value or "(none)",
+        )
+        for agent in layer.agents
+    )
+
+
+def describe_graph(graph: Graph) -> str:
+    return "\n".join(describe_layer(graph.layers[name]) for name in graph.order)
+
+
+def describe_trajectory(trace: Trace) -> str:
+    return "\n".join(
+        render(TRAJECTORY_LINE, layer=record.layer, outputs=clip(record.outputs, 300), decision=record.decision)
+        for record in trace.layers
+    )

@@ -1,0 +1,60 @@
+"""Every text the optimizer sends to a model: the critic (loss), the debugger (backward), the
+summariser (combining a minibatch's feedback) and the rewriter (the update step)."""
+
+# --- loss: the global gradient ------------------------------------------------------------------
+
+CRITIC_ROLE = "a demanding reviewer of an AI system's answers"
+CRITIC_INSTRUCTIONS = (
+    "An AI system answered one input of a task and its answer was scored as wrong or incomplete. "
+    "In two to four sentences, say what is wrong with the system's answer and what a correct answer "
+    "would look like. Mention format problems (extra words, a wrong label, a missing part) as well as "
+    "reasoning errors."
+)
+CRITIC_OUTPUT = "the critique"
+
+# --- backward: local gradients and feedback on a layer's inputs ----------------------------------
+
+DEBUGGER_ROLE = "an engineer who debugs teams of AI agents"
+DEBUGGER_INSTRUCTIONS = (
+    "The layer below is one step of a larger AI system. Its output received the feedback shown. "
+    "Say how each agent of the layer should change its behaviour so that the layer's output would "
+    "have been right{upstream_clause}. Give advice that would help on every input of the task; do "
+    "not repeat this input's details."
+)
+DEBUGGER_UPSTREAM_CLAUSE = ", and what the layer's inputs from earlier steps should have contained"
+DEBUGGER_AGENT_OUTPUT = "what agent '{agent}' should do differently, in one or two sentences, or 'nothing'"
+DEBUGGER_UPSTREAM_OUTPUT = "what the inputs from earlier steps should have contained, or 'nothing'"
+
+# --- combining a minibatch's feedback about one text ----------------------------------------------
+
+SUMMARISER_ROLE = "an editor of feedback"
+SUMMARISER_INSTRUCTIONS = (
+    "Several pieces of feedback about the same text are listed. Merge them into at most five short "
+    "bullet points: keep advice that recurs, drop repeats and anything that fits only one example."
+)
+SUMMARISER_OUTPUT = "the merged feedback as bullet points"
+
+# --- the update step --------------------------------------------------------------------------------
+
+REWRITER_ROLE = "an expert prompt engineer"
+REWRITER_INSTRUCTIONS = (
+    "Rewrite the current text so that the AI system does better on the whole task. Use the feedback "
+    "and keep what already works. State general rules that hold for every input of the task; never "
+    "copy names, numbers or sentences of single examples. {kind_rule}"
+)
+REWRITER_OUTPUT = "the new text, and nothing else"
+KIND_RULES = {
+    "role": "The text is a role: a short noun phrase of at most twelve words, such as 'a careful math tutor'.",
+    "instructions": "The text is instructions for an AI agent: plain sentences, at most {max_words} words, no code.",
+    "text": "Keep it under {max_words} words.",
+}
+
+# --- how the optimizer sees things (filled into the inputs above) ---------------------------------
+
+LAYER_LINE = "layer '{name}' ({aggregator} of {size} agent{plural}): reads {inputs}; writes {outputs}"
+AGENT_LINE = "agent '{name}': role: {role}; instructions: {instructions}"
+FIELD_LINE = "{name}: {value}"
+TRAJECTORY_LINE = "{layer} wrote {outputs} ({decision})"
+FEEDBACK_ITEM = "- {text}"
+PAST_UPDATE = "tried: {value!r} -> validation {before:.3f} to {after:.3f} ({verdict})"
+NO_PAST_UPDATES = "(none yet)"

@@ -1,0 +1,64 @@
+"""Generate the support-ticket routing data (seeded, so the files are reproducible).
+
+Run: python examples/tickets/make_data.py  →  train.jsonl (24), val.jsonl (12), test.jsonl (12)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+OPENERS = ["Hi,", "Hello team,", "Good morning.", "Hey there,", "Dear support,", ""]
+CLOSERS = ["Thanks.", "Please help.", "Any advice?", "Regards, Sam", "Thank you!", ""]
+TICKETS = {
+    "billing": [
+        "I was charged twice for my subscription this month.",
+        "My invoice shows the wrong amount.",
+        "How do I get a refund for last month's payment?",
+        "The card payment failed but the money left my account.",
+        "Can you change the billing address on my invoices?",
+        "Why did my monthly price go up?",
+        "I cancelled but I was still charged.",
+        "Please send me a receipt for my last payment.",
+    ],
+    "technical": [
+        "The app crashes every time I open the settings page.",
+        "I cannot log in; the page says 'server error'.",
+        "The export button does nothing when I click it.",
+        "Sync stopped working after the last update.",
+        "The website is very slow and pages time out.",
+        "I get an error code 502 when uploading files.",
+        "Notifications no longer appear on my phone.",
+        "The password reset link in the email is broken.",
+    ],
+    "shipping": [
+        "My parcel has not arrived after two weeks.",
+        "The tracking number you sent does not work.",
+        "The box arrived damaged and the item is broken.",
+        "Can I change the delivery address for my order?",
+        "The courier left my package at the wrong house.",
+        "When will my order be dispatched?",
+        "I received someone else's order.",
+        "Half of my order is missing from the delivery.",
+    ],
+}
+
+
+def main() -> None:
+    rng = random.Random(11)
+    rows = []
+    for label, bodies in TICKETS.items():
+        for body in bodies:
+            for _ in range(2):
+                text = " ".join(part for part in (rng.choice(OPENERS), body, rng.choice(CLOSERS)) if part)
+                rows.append({"ticket": text, "category": label})
+    rng.shuffle(rows)
+    rows = [{"id": f"ticket-{i:02d}", **row} for i, row in enumerate(rows)]
+    here = Path(__file__).parent
+    for name, part in (("train", rows[:24]), ("val", rows[24:36]), ("test", rows[36:48])):
+        (here / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
