@@ -19,9 +19,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def check_name(kind: str, name: str) -> None:
     """Names become dotted parameter paths and file keys, so they must be simple identifiers."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(
-            f"{kind} name {name!r} is invalid: use letters, digits and '_', starting with a letter or '_'"
-        )
+        raise ValueError(f"{kind} name {name!r} is invalid: use letters, digits and '_', starting with a letter or '_'")
 
 
 class Agent:

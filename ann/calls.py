@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from ann.adapter import AnnAdapter, output_choices, output_schema, parse_reply, wants_json
 from ann.agent import Agent
-from ann.errors import LMError, ParseError
+from ann.errors import BudgetExceeded, LMError, ParseError
 from ann.lm import ModelClient, json_response_format
 from ann.trace import CallRecord, Trace
 
@@ -44,7 +44,7 @@ async def traced_call(
         completion = await client.complete(
             messages, sample=sample, temperature=temperature, response_format=response_format
         )
-    except LMError as exc:
+    except (LMError, BudgetExceeded) as exc:
         record.error = str(exc)
         raise
     record.raw = completion.text

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ann.datasets.example import Example
-from ann.errors import AnnError, LMError, RunError
+from ann.errors import AnnError, BudgetExceeded, LMError, RunError
 from ann.layers.base import TeamRun
 from ann.lm import ModelClient
 from ann.trace import LayerRecord, Trace
@@ -92,7 +92,8 @@ async def run_graph(
     await asyncio.gather(*(run_layer(name) for name in graph.order))
     trace.wall_s = time.perf_counter() - started
     errors = [values[name].exception() for name in graph.outputs if values[name].exception() is not None]
-    lm_errors = [exc for exc in _all_errors(values) if isinstance(exc, LMError)]
+    # An unreachable model or a spent budget ends the whole batch, not just this example.
+    lm_errors = [exc for exc in _all_errors(values) if isinstance(exc, LMError | BudgetExceeded)]
     if lm_errors:
         trace.error = str(lm_errors[0])
         raise lm_errors[0]

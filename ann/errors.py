@@ -39,6 +39,10 @@ class SandboxError(AnnError):
     """The code sandbox itself could not run (not a failure of the code under test)."""
 
 
+class BudgetExceeded(AnnError):
+    """A budget cap (calls, cost, time) was reached; a training run stops with the best so far."""
+
+
 class RunError(AnnError):
     """A forward pass failed; ``trace`` holds what happened up to the failure."""
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -147,6 +148,9 @@ class ModelClient:
         self.cache = cache
         self.concurrency = concurrency
         self.usage = Usage()
+        # Called before every real (uncached) call; a training run's budget raises from here.
+        self.guard: Callable[[], None] | None = None
+        self.pending = 0  # calls past the guard and not yet counted in usage
         self._limits: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         if not any(isinstance(f, _DropTruncationWarning) for f in _DSPY_LM_LOG.filters):
             _DSPY_LM_LOG.addFilter(_DropTruncationWarning())
@@ -220,13 +224,19 @@ class ModelClient:
             )
             self.usage.add(Usage(cache_hits=1))
             return completion
-        async with self._limit():
-            started = time.perf_counter()
-            try:
-                response = await self.dspy_lm.aforward(messages=messages, **settings)
-            except DspyLMError as exc:
-                raise LMError(f"model {self.config.describe()}: {_first_line(exc)}") from exc
-            latency = time.perf_counter() - started
+        if self.guard is not None:
+            self.guard()
+        self.pending += 1
+        try:
+            async with self._limit():
+                started = time.perf_counter()
+                try:
+                    response = await self.dspy_lm.aforward(messages=messages, **settings)
+                except DspyLMError as exc:
+                    raise LMError(f"model {self.config.describe()}: {_first_line(exc)}") from exc
+                latency = time.perf_counter() - started
+        finally:
+            self.pending -= 1
         completion = _completion_from(response, latency)
         self.usage.add(
             Usage(

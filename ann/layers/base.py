@@ -21,6 +21,7 @@ from ann.trace import Trace
 if TYPE_CHECKING:
     from ann.layers.layer import Layer
 
+
 @dataclass
 class Candidate:
     """One team member's answer (or its failure)."""

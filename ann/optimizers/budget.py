@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ann.errors import AnnError
+from ann.errors import BudgetExceeded
 from ann.lm import ModelClient
 from ann.trace import Usage
 
-
-class BudgetExceeded(AnnError):
-    """A budget cap was reached; the run stops with the best graph so far."""
+__all__ = ["Budget", "BudgetExceeded"]
 
 
 @dataclass
@@ -51,8 +49,9 @@ class Budget:
         return self.seconds_before + time.monotonic() - self.started
 
     def check(self) -> None:
-        """Raise BudgetExceeded when any cap is reached."""
+        """Raise BudgetExceeded when any cap is reached (calls in flight count as spent)."""
         spent = self.usage()
+        spent.calls += sum(c.pending for c in {id(c): c for c in self.clients}.values())
         if self.max_calls is not None and spent.calls >= self.max_calls:
             raise BudgetExceeded(f"call budget reached ({spent.calls} of {self.max_calls} calls)")
         if self.max_cost is not None and spent.cost >= self.max_cost:

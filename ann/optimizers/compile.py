@@ -20,7 +20,8 @@ from ann.datasets.fingerprint import dataset_hash
 from ann.evaluate import Metric, aevaluate
 from ann.graph import Graph
 from ann.lm import ModelClient
-from ann.optimizers.budget import Budget, BudgetExceeded
+from ann.errors import BudgetExceeded
+from ann.optimizers.budget import Budget
 from ann.optimizers.checkpoint import load_checkpoint, save_checkpoint
 from ann.optimizers.history import StepRecord
 from ann.optimizers.loss import TextLoss
@@ -166,13 +167,15 @@ class ANNOptimizer:
             position, bad_steps = {"epoch": 0, "batch": 0}, 0
             self.on_event("baseline", {"score": baseline})
 
+        best = {"state": graph.state_dict()}
+
         def save(epoch: int, batch: int) -> None:
             if self.checkpoint is None:
                 return
             spent = budget.usage()
             save_checkpoint(self.checkpoint, {
                 "fingerprint": fingerprint, "position": {"epoch": epoch, "batch": batch}, "bad_steps": bad_steps,
-                "baseline_score": run.baseline_score, "best_score": run.best_score, "best_state": graph.state_dict(),
+                "baseline_score": run.baseline_score, "best_score": run.best_score, "best_state": best["state"],
                 "optimizer": opt.state_dict(), "history": [r.to_dict() for r in run.history],
                 "param_history": {n: [e.__dict__ for e in p.history] for n, p in params.items()},
                 "spent": spent.__dict__, "seconds": budget.elapsed(),
@@ -180,6 +183,8 @@ class ANNOptimizer:
 
         if not resume:
             save(0, 0)
+        for client in (forward_lm, opt_lm):
+            client.guard = budget.check
         try:
             for epoch in range(position["epoch"], self.epochs):
                 batches = _batches(trainset, self.batch_size, self.seed, epoch)
@@ -190,6 +195,7 @@ class ANNOptimizer:
                     record.epoch, record.batch = epoch, index
                     if record.accepted:
                         run.best_score = record.val_score or run.best_score
+                        best["state"] = graph.state_dict()
                         bad_steps = 0
                         for change in record.changes:
                             params[change["param"]].history.append(
@@ -209,6 +215,12 @@ class ANNOptimizer:
         except (BudgetExceeded, _EarlyStop) as stop:
             run.stopped = str(stop)
             opt.zero_grad()
+            loss.items = []
+        finally:
+            for client in (forward_lm, opt_lm):
+                client.guard = None
+            # A step cut short may have applied a proposal; the best accepted state is the result.
+            graph.load_state_dict(best["state"])
         run.usage, run.elapsed_s = budget.usage(), budget.elapsed()
         self.last_run = run
         self.on_event("stop", {"reason": run.stopped, "run": run})

@@ -1,0 +1,145 @@
+"""TextualGradientDescent: the exact rewrite prompt, momentum, and rewrites that must never apply."""
+
+import asyncio
+import json
+
+import pytest
+
+from ann import ConfigError, Param
+from ann.optimizers import Proposal, TextualGradientDescent, check_rewrite
+
+
+def make(scripted, replies, **options):
+    client = scripted(replies)
+    instructions = Param("Write.", description="the instructions of agent 'writer'", kind="instructions")
+    opt = TextualGradientDescent([("final.writer.instructions", instructions)], lm=client, task="Answer.", **options)
+    return opt, instructions, client
+
+
+def test_step_sends_the_pinned_rewrite_prompt_and_applies_the_new_text(scripted):
+    opt, param, client = make(scripted, [json.dumps({"new_text": "Always answer with one word."})])
+    param.grads.append("Too long.")
+    proposal = opt.step()
+    assert param.value == "Always answer with one word."
+    assert proposal.changes[0].old == "Write." and proposal.changes[0].feedback == "- Too long."
+    messages = client.dspy_lm.requests[0]["messages"]
+    assert messages == [
+        {
+            "role": "system",
+            "content": "You are an expert prompt engineer.\n\nRewrite the current text so that the AI system does better "
+            "on the whole task. Use the feedback and keep what already works. State general rules that hold for every "
+            "input of the task; never copy names, numbers or sentences of single examples. The text is instructions "
+            "for an AI agent: plain sentences, at most 120 words, no code.\n\nReply with a JSON object with these "
+            'keys:\n- "new_text": the new text, and nothing else',
+        },
+        {
+            "role": "user",
+            "content": "Task:\nAnswer.\n\nPurpose:\nthe instructions of agent 'writer'\n\nCurrent:\nWrite.\n\n"
+            "Feedback:\n- Too long.\n\nPast attempts:\n(none yet)",
+        },
+    ]
+
+
+def test_rewrites_ask_for_schema_constrained_json(scripted):
+    client = scripted([json.dumps({"new_text": "Be brief."})], schema_style="llamacpp")
+    param = Param("Write.", description="instructions", kind="instructions")
+    opt = TextualGradientDescent([("p", param)], lm=client)
+    param.grads.append("Too long.")
+    opt.step()
+    schema = client.dspy_lm.requests[0]["response_format"]["schema"]
+    assert schema["required"] == ["new_text"] and client.dspy_lm.requests[0]["response_format"]["type"] == "json_object"
+
+
+def test_momentum_puts_past_updates_and_their_outcomes_into_the_prompt(scripted):
+    replies = [json.dumps({"new_text": f"Version {i}."}) for i in range(4)]
+    opt, param, client = make(scripted, replies, momentum=2)
+    for before, after, accepted in ((0.2, 0.1, False), (0.2, 0.5, True), (0.5, 0.4, False)):
+        param.grads.append("More.")
+        proposal = opt.step()
+        opt.record(proposal, before=before, after=after, accepted=accepted)
+        if not accepted:
+            opt.revert(proposal)
+        opt.zero_grad()
+    param.grads.append("More.")
+    opt.step()
+    last = client.dspy_lm.requests[-1]["messages"][1]["content"]
+    past = last.split("Past attempts:\n")[1]
+    assert past == (
+        "tried: 'Version 1.' -> validation 0.200 to 0.500 (kept)\n"
+        "tried: 'Version 2.' -> validation 0.500 to 0.400 (reverted)"
+    )
+    assert "Version 0." not in last  # only the last two updates: momentum=2
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "not json at all",
+        json.dumps({"new_text": ""}),
+        json.dumps({"new_text": "Write."}),
+        json.dumps({"new_text": "def complete_function():\n    pass"}),
+        json.dumps({"new_text": "word " * 200}),
+    ],
+)
+def test_malformed_or_off_kind_rewrites_are_retried_then_skipped_never_applied(scripted, reply):
+    opt, param, client = make(scripted, [reply])
+    param.grads.append("Fix it.")
+    proposal = opt.step()
+    assert param.value == "Write."
+    assert proposal.changes == []
+    assert len(proposal.rejected) == 2 and len(client.dspy_lm.requests) == 2
+
+
+def test_a_bad_first_rewrite_is_retried_and_the_good_one_applied(scripted):
+    opt, param, _ = make(scripted, ["garbage", json.dumps({"new_text": "Answer in one word."})])
+    param.grads.append("Fix it.")
+    opt.step()
+    assert param.value == "Answer in one word."
+
+
+def test_long_feedback_is_summarised_so_prompts_stay_bounded(scripted):
+    def reply(messages):
+        if "editor of feedback" in messages[0]["content"]:
+            return json.dumps({"merged": "- be brief"})
+        return json.dumps({"new_text": "Be brief."})
+
+    opt, param, client = make(scripted, reply, summarise_over=200)
+    param.grads.extend([f"Feedback number {i}: " + "x" * 300 for i in range(50)])
+    param.grads.append(param.grads[0])
+    opt.step()
+    rewrite = client.dspy_lm.requests[-1]["messages"][1]["content"]
+    assert "Feedback:\n- be brief" in rewrite and len(rewrite) < 600
+    summarise = client.dspy_lm.requests[0]["messages"][1]["content"]
+    assert summarise.count("Feedback number 0:") == 1  # duplicates dropped
+    assert max(len(line) for line in summarise.splitlines()) < 520  # each grad clipped
+
+
+def test_candidates_give_alternative_proposals(scripted):
+    replies = iter([json.dumps({"new_text": f"Option {i}."}) for i in range(3)])
+    opt, param, _ = make(scripted, lambda m: next(replies), candidates=3)
+    param.grads.append("Fix.")
+    proposals = asyncio.run(opt.propose())
+    assert sorted(p.changes[0].new for p in proposals) == ["Option 0.", "Option 1.", "Option 2."]
+    assert param.value == "Write."
+
+
+def test_state_dict_round_trip_and_checked_load(scripted):
+    opt, param, _ = make(scripted, [json.dumps({"new_text": "New."})])
+    param.grads.append("x")
+    opt.record(opt.step(), before=0.1, after=0.2, accepted=True)
+    state = json.loads(json.dumps(opt.state_dict()))
+    fresh, _, _ = make(scripted, ["{}"])
+    fresh.load_state_dict(state)
+    assert fresh.state == opt.state
+    with pytest.raises(ConfigError, match="param names differ"):
+        fresh.load_state_dict({**state, "param_groups": [{**state["param_groups"][0], "params": ["other"]}]})
+
+
+def test_check_rewrite_rules():
+    assert check_rewrite("role", "a solver", "a careful solver") is None
+    assert check_rewrite("role", "a solver", "a solver who " + "really " * 20 + "tries").startswith("not a role")
+    assert check_rewrite("instructions", "x", "```python\nprint(1)\n```") == "code where text belongs"
+    copied = "Iris shares nine books equally among three of her friends today"
+    assert check_rewrite("instructions", "x", f"Remember: {copied}.", avoid=[copied]) == "copies a training example"
+    assert check_rewrite("instructions", "x", "Divide the total by the number of friends.", avoid=[copied]) is None
+    assert isinstance(Proposal(), Proposal)
