@@ -17,10 +17,10 @@ from typing import Any
 
 from ann.datasets.example import Example
 from ann.datasets.fingerprint import dataset_hash
+from ann.errors import BudgetExceeded
 from ann.evaluate import Metric, aevaluate
 from ann.graph import Graph
 from ann.lm import ModelClient
-from ann.errors import BudgetExceeded
 from ann.optimizers.budget import Budget
 from ann.optimizers.checkpoint import load_checkpoint, save_checkpoint
 from ann.optimizers.history import StepRecord

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from scripts import REWRITER, examples, optimizer_script, three_layer_graph
+from scripts import examples, optimizer_script, three_layer_graph
 
 from ann.datasets import make_metric
 from ann.optimizers import ANNOptimizer

@@ -26,11 +26,15 @@ def test_step_sends_the_pinned_rewrite_prompt_and_applies_the_new_text(scripted)
     assert messages == [
         {
             "role": "system",
-            "content": "You are an expert prompt engineer.\n\nRewrite the current text so that the AI system does better "
-            "on the whole task. Use the feedback and keep what already works. State general rules that hold for every "
-            "input of the task; never copy names, numbers or sentences of single examples. The text is instructions "
-            "for an AI agent: plain sentences, at most 120 words, no code.\n\nReply with a JSON object with these "
-            'keys:\n- "new_text": the new text, and nothing else',
+            "content": (
+                "You are an expert prompt engineer.\n\n"
+                "Rewrite the current text so that the AI system does better on the whole task. "
+                "Use the feedback and keep what already works. "
+                "State general rules that hold for every input of the task; "
+                "never copy names, numbers or sentences of single examples. "
+                "The text is instructions for an AI agent: plain sentences, at most 120 words, no code.\n\n"
+                'Reply with a JSON object with these keys:\n- "new_text": the new text, and nothing else'
+            ),
         },
         {
             "role": "user",
