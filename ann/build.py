@@ -31,7 +31,7 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
             )
             for layer in spec.graph.layers
         ]
-        return Graph(
+        graph = Graph(
             layers,
             inputs=spec.inputs,
             outputs=spec.outputs,
@@ -41,5 +41,7 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
             choices=spec.choices(),
             lm=lm,
         )
+        graph.freeze(*spec.freeze)
+        return graph
     except (ConfigError, ValueError) as exc:
         raise ConfigError(f"{source}: {exc}") from exc

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -127,6 +129,47 @@ class Graph:
 
     def parameters(self) -> list[Param]:
         return [param for _, param in self.named_parameters()]
+
+    def freeze(self, *patterns: str) -> list[str]:
+        """Make params matching any pattern (``solve.*.role``, ``*.instructions``) untrainable.
+
+        Returns:
+            The names frozen.
+
+        Raises:
+            GraphError: A pattern matches no param (a typo must not pass silently).
+        """
+        frozen = []
+        params = dict(self.named_parameters())
+        for pattern in patterns:
+            matched = [name for name in params if fnmatch.fnmatchcase(name, pattern)]
+            if not matched:
+                raise GraphError(f"freeze: '{pattern}' matches no param (params: {', '.join(params)})")
+            for name in matched:
+                params[name].trainable = False
+                frozen.append(name)
+        return frozen
+
+    def save(self, path: str | Path) -> None:
+        """Write this graph, with its current param values, as a bundle file."""
+        from ann.bundle import make_bundle, save_bundle  # bundle builds on graph
+
+        save_bundle(make_bundle(self), path)
+
+    @classmethod
+    def load(cls, path: str | Path, *, lm: ModelClient | None = None) -> Graph:
+        """Rebuild a graph from a bundle file (params, history and frozen flags included).
+
+        Raises:
+            ConfigError: The file is not a valid bundle.
+        """
+        from ann.build import graph_from_spec
+        from ann.bundle import load_bundle, restore_params  # bundle builds on graph
+
+        bundle = load_bundle(path)
+        graph = graph_from_spec(bundle.spec, lm=lm, source=path)
+        restore_params(graph, bundle)
+        return graph
 
     def state_dict(self) -> dict[str, str]:
         """Every param's current value by dotted name; JSON-serialisable."""

@@ -62,6 +62,21 @@ class ModelSpec(_Strict):
     max_tokens: int = 512
 
 
+class TrainSpec(_Strict):
+    """Training settings for `ann compile`; its flags override them."""
+
+    epochs: int = Field(default=2, ge=1)
+    batch_size: int = Field(default=4, ge=1)
+    patience: int = Field(default=3, ge=1)
+    momentum: int = Field(default=2, ge=0)
+    candidates: int = Field(default=1, ge=1)
+    max_calls: int | None = Field(default=None, gt=0)
+    max_cost: float | None = Field(default=None, gt=0)
+    max_time: float | None = Field(default=None, gt=0)
+    optimizer_model: str | None = None
+    optimizer_max_tokens: int = Field(default=256, ge=16)
+
+
 class Spec(_Strict):
     """A whole task: what goes in, what comes out, how it is scored, and the graph that does it."""
 
@@ -72,6 +87,8 @@ class Spec(_Strict):
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     metric: MetricSpec | None = None
     model: ModelSpec = Field(default_factory=ModelSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    freeze: list[str] = Field(default_factory=list)
     graph: GraphSpec
 
     @field_validator("fields", mode="before")

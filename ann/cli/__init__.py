@@ -11,6 +11,7 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
+from ann.cli import compile as compile_command
 from ann.cli import eval as eval_command
 from ann.cli import run as run_command
 from ann.cli.common import model_flags
@@ -27,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
     parents = [model_flags()]
     run_command.add_parser(commands, parents)
     eval_command.add_parser(commands, parents)
+    compile_command.add_parser(commands, parents)
     return root
 
 
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         errors.print("interrupted")
         return 130
+    except Exception as exc:  # noqa: BLE001 — a bug of ours still gets one line, and -v shows where
+        return _fail(errors, args, RuntimeError(f"internal error ({type(exc).__name__}: {exc}); -v shows where"), 1)
 
 
 def _fail(console: Console, args: argparse.Namespace, exc: BaseException, code: int) -> int:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ann.build import graph_from_spec
+from ann.bundle import load_bundle
 from ann.connect import connect
 from ann.datasets import Example, load_dataset, load_humaneval
 from ann.graph import Graph
@@ -52,20 +53,32 @@ def model_flags() -> argparse.ArgumentParser:
 
 
 def open_spec(args: argparse.Namespace) -> tuple[Spec, Path]:
+    """A YAML spec, or a bundle's spec (a ``.json`` file written by `ann compile`)."""
     path = Path(args.spec)
+    if path.suffix == ".json":
+        return load_bundle(path).spec, path
     return load_spec(path), path
 
 
-def open_model(args: argparse.Namespace, spec: Spec) -> ModelClient:
-    """The model for this run: flag, then environment, then spec, then the embedded model."""
-    model = args.model or os.environ.get("ANN_MODEL") or spec.model.name
-    api_base = args.api_base or os.environ.get("ANN_API_BASE") or spec.model.api_base
+def open_model(
+    args: argparse.Namespace, spec: Spec, *, model: str | None = None, max_tokens: int | None = None
+) -> ModelClient:
+    """The model for this run: flag, then environment, then spec, then the embedded model.
+
+    ``model`` names another model (the optimizer's); it then takes no api base or GGUF flag.
+    """
+    if model is None:
+        model = args.model or os.environ.get("ANN_MODEL") or spec.model.name
+        api_base = args.api_base or os.environ.get("ANN_API_BASE") or spec.model.api_base
+        gguf = args.gguf
+    else:
+        api_base, gguf = None, None
     return connect(
-        None if args.gguf else model,
-        api_base=None if args.gguf else api_base,
-        gguf=args.gguf,
+        None if gguf else model,
+        api_base=None if gguf else api_base,
+        gguf=gguf,
         temperature=spec.model.temperature,
-        max_tokens=spec.model.max_tokens,
+        max_tokens=max_tokens or spec.model.max_tokens,
         timeout_s=args.timeout,
         num_retries=args.retries,
         concurrency=args.concurrency,

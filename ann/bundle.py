@@ -1,0 +1,169 @@
+"""Bundle: a trained graph as one portable, versioned JSON file with a published JSON Schema.
+
+A bundle holds a complete spec (so loading needs only ann — no pickles, no original source),
+every param's final value with its history, the scores before and after training, hashes of the
+data it was trained on, and the training settings. It never holds API keys.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ann.errors import ConfigError
+from ann.graph import Graph
+from ann.io import atomic_write_text
+from ann.params import HistoryEntry
+from ann.spec import AgentSpec, FieldSpec, GraphSpec, LayerSpec, MetricSpec, ModelSpec, Spec
+
+BUNDLE_FORMAT = "ann.bundle"
+BUNDLE_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParamHistory(_Strict):
+    value: str
+    score: float | None = None
+    step: int | None = None
+
+
+class ParamRecord(_Strict):
+    value: str
+    description: str
+    kind: str
+    trainable: bool
+    history: list[ParamHistory] = Field(default_factory=list)
+
+
+class Scores(_Strict):
+    baseline: float | None = None
+    best: float | None = None
+
+
+class Bundle(_Strict):
+    """The file format of a trained (or just saved) graph, version 1."""
+
+    format: Literal["ann.bundle"] = BUNDLE_FORMAT
+    version: Literal[1] = BUNDLE_VERSION
+    ann_version: str
+    spec: Spec
+    params: dict[str, ParamRecord]
+    scores: Scores = Field(default_factory=Scores)
+    data: dict[str, str] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+
+
+def spec_from_graph(
+    graph: Graph, *, metric: MetricSpec | None = None, model: ModelSpec | None = None, base: Spec | None = None
+) -> Spec:
+    """A spec that rebuilds ``graph`` with its current param values (the inverse of graph_from_spec)."""
+    layers = [
+        LayerSpec(
+            name=layer.name,
+            inputs=layer.inputs,
+            outputs=layer.outputs,
+            aggregator=layer.aggregator.value,
+            agents=[AgentSpec(name=a.name, role=a.role.value, instructions=a.instructions.value) for a in layer.agents],
+            samples=layer.samples,
+            temperature=layer.temperature,
+        )
+        for layer in (graph.layers[name] for name in graph.order)
+    ]
+    names = set(graph.fields) | set(graph.choices)
+    fields = {n: FieldSpec(description=graph.fields.get(n, ""), choices=graph.choices.get(n)) for n in sorted(names)}
+    updates = {
+        "name": graph.name,
+        "description": graph.task.value,
+        "inputs": graph.inputs,
+        "outputs": graph.outputs,
+        "fields": fields,
+        "freeze": [n for n, p in graph.named_parameters() if not p.trainable and p.kind in ("role", "instructions")],
+        "graph": GraphSpec(layers=layers),
+    }
+    if base is not None:
+        return base.model_copy(update=updates)
+    return Spec(**updates, metric=metric, model=model or ModelSpec())
+
+
+def make_bundle(
+    graph: Graph,
+    *,
+    spec: Spec | None = None,
+    scores: Scores | None = None,
+    data: dict[str, str] | None = None,
+    training: dict[str, Any] | None = None,
+) -> Bundle:
+    """Everything about ``graph`` worth keeping, as a Bundle."""
+    from ann import __version__
+
+    params = {
+        name: ParamRecord(
+            value=p.value,
+            description=p.description,
+            kind=p.kind,
+            trainable=p.trainable,
+            history=[ParamHistory(value=e.value, score=e.score, step=e.step) for e in p.history],
+        )
+        for name, p in graph.named_parameters()
+    }
+    return Bundle(
+        ann_version=__version__,
+        spec=spec_from_graph(graph, base=spec),
+        params=params,
+        scores=scores or Scores(),
+        data=data or {},
+        training=training or {},
+    )
+
+
+def restore_params(graph: Graph, bundle: Bundle) -> None:
+    """Give the graph's params the bundle's trainable flags and histories (values come from the spec)."""
+    for name, param in graph.named_parameters():
+        record = bundle.params.get(name)
+        if record is not None:
+            param.trainable = record.trainable
+            param.history = [HistoryEntry(h.value, h.score, h.step) for h in record.history] or param.history
+
+
+def save_bundle(bundle: Bundle, path: str | Path) -> None:
+    """Write a bundle as indented JSON, atomically."""
+    atomic_write_text(Path(path), bundle.model_dump_json(indent=2, exclude_none=False) + "\n")
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Read and validate a bundle.
+
+    Raises:
+        ConfigError: Missing file, not JSON, not a bundle, an unknown version, or an invalid
+            field — one line naming the file and the field.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read bundle ({exc.strerror or exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
+        raise ConfigError(f'{path}: not an ann bundle (no "format": "{BUNDLE_FORMAT}")')
+    if data.get("version") != BUNDLE_VERSION:
+        raise ConfigError(f"{path}: bundle version {data.get('version')!r} is not supported (this ann reads 1)")
+    try:
+        return Bundle.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+
+
+def bundle_schema() -> dict[str, Any]:
+    """The JSON Schema of bundle files (published as ``schema/bundle-v1.schema.json``)."""
+    schema = Bundle.model_json_schema()
+    schema["title"] = "ann bundle, version 1"
+    return schema

@@ -1,0 +1,178 @@
+"""`ann compile SPEC --train F --val F --out DIR`: train a graph and write its bundle and report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from ann.bundle import Scores, make_bundle, save_bundle
+from ann.cli.common import open_dataset, open_graph, open_model
+from ann.cli.eval import spec_metric
+from ann.errors import ConfigError
+from ann.optimizers import ANNOptimizer, StepRecord, TrainingRun
+from ann.report import write_history, write_report
+from ann.spec import TrainSpec
+
+SETTINGS = ("epochs", "batch_size", "patience", "momentum", "candidates", "max_calls", "max_cost", "max_time")
+
+
+def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("compile", parents=parents, help="train a spec's prompts on data; write a bundle")
+    parser.add_argument("spec", help="the YAML spec")
+    parser.add_argument("--train", required=True, help="training set (JSONL or CSV)")
+    parser.add_argument("--val", required=True, help="validation set: a change is kept only if it raises this score")
+    parser.add_argument("--out", required=True, type=Path, help="run directory: bundle, history, report, checkpoint")
+    parser.add_argument("--epochs", type=int, help="passes over the training set (spec, else 2)")
+    parser.add_argument("--batch-size", type=int, help="examples per step (spec, else 4)")
+    parser.add_argument("--patience", type=int, help="stop after this many steps without a gain (spec, else 3)")
+    parser.add_argument("--momentum", type=int, help="past updates shown to the rewriter (spec, else 2)")
+    parser.add_argument("--candidates", type=int, help="proposals per step, screened on the minibatch (spec, else 1)")
+    parser.add_argument("--max-calls", type=int, help="stop after this many model calls")
+    parser.add_argument("--max-cost", type=float, help="stop after this many US dollars")
+    parser.add_argument("--max-time", type=float, help="stop after this many seconds")
+    parser.add_argument("--optimizer-model", help="LiteLLM model for the optimizer (default: the forward model)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    parser.set_defaults(handler=run_compile)
+
+
+def settings(args: argparse.Namespace, train: TrainSpec) -> dict[str, Any]:
+    """The spec's training settings with the flags given on the command line on top."""
+    chosen = {name: getattr(train, name) for name in SETTINGS}
+    chosen.update({name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None})
+    try:
+        TrainSpec(**chosen)
+    except ValueError as exc:
+        raise ConfigError(f"bad training setting: {str(exc).splitlines()[2].strip()}") from exc
+    return chosen
+
+
+class LiveView:
+    """What a user watches during training: phase, scores, accept/revert counts, spend, ETA."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.phase = "starting"
+        self.baseline: float | None = None
+        self.last: StepRecord | None = None
+        self.info: dict[str, Any] = {}
+        self.history: list[StepRecord] = []
+        self.started = time.monotonic()
+
+    def event(self, kind: str, info: dict[str, Any]) -> None:
+        if kind == "phase":
+            self.phase = info["phase"]
+        elif kind == "baseline":
+            self.baseline = info["score"]
+            self.phase = "training"
+        elif kind == "step":
+            self.last = info["record"]
+            self.history.append(info["record"])
+            self.info = info
+        elif kind == "stop":
+            self.phase = f"stopped: {info['reason']}"
+
+    def __rich__(self) -> Group:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        best = self.last.best_score if self.last else self.baseline
+        table.add_row("phase", self.phase)
+        table.add_row("validation", "…" if self.baseline is None else f"{self.baseline:.3f} → best {best:.3f}")
+        if self.last is not None:
+            val = "—" if self.last.val_score is None else f"{self.last.val_score:.3f}"
+            table.add_row("last step", f"{self.last.step}: train {self.last.train_score:.3f}, proposal {val}")
+        kept = sum(r.accepted for r in self.history)
+        tried = sum(r.val_score is not None for r in self.history)
+        table.add_row("accepted", f"{kept} kept / {tried - kept} reverted")
+        usage = self.info.get("usage")
+        if usage is not None:
+            table.add_row("spend", f"{usage.calls} calls, {usage.total_tokens} tokens, ${usage.cost:.4f}")
+        elapsed = time.monotonic() - self.started
+        eta = ""
+        total, done = self.info.get("total_steps"), len(self.history)
+        if total and done:
+            eta = f", ETA ≤ {elapsed / done * max(total - done, 0):.0f} s"
+        table.add_row("elapsed", f"{elapsed:.0f} s{eta}")
+        return Group(Text(f"ann compile — {self.name}", style="bold"), table)
+
+
+def run_compile(args: argparse.Namespace, console: Console) -> int:
+    spec, graph = open_graph(args)
+    chosen = settings(args, spec.train)
+    train = open_dataset(args.train, spec.inputs)
+    val = open_dataset(args.val, spec.inputs)
+    if not train or not val:
+        raise ConfigError("compile needs non-empty --train and --val sets")
+    spec_metric(spec, None)
+    checkpoint = args.out / "checkpoint.json"
+    if checkpoint.exists() and not args.resume:
+        raise ConfigError(f"{args.out} already holds a run; pass --resume to continue it or choose another --out")
+    forward = open_model(args, spec)
+    graph.lm = forward
+    optimizer_model = args.optimizer_model or spec.train.optimizer_model
+    optimizer_lm = open_model(args, spec, model=optimizer_model, max_tokens=spec.train.optimizer_max_tokens)
+    metric = spec_metric(spec, None, lm=forward)
+    before = graph.state_dict()
+    view = LiveView(spec.name)
+    optimizer = ANNOptimizer(lm=optimizer_lm, seed=args.seed, checkpoint=checkpoint, on_event=view.event, **chosen)
+    live = nullcontext() if args.json else Live(view, console=console, refresh_per_second=4)
+    with live:
+        try:
+            asyncio.run(optimizer.acompile(graph, trainset=train, valset=val, metric=metric, resume=args.resume))
+        except KeyboardInterrupt:
+            console.print(f"interrupted; the last finished step is saved — continue with: --out {args.out} --resume")
+            return 130
+    run: TrainingRun = optimizer.last_run  # type: ignore[assignment]  # set by every finished compile
+    bundle_path = _write_outputs(args.out, spec, graph, run, before, chosen, optimizer_lm.config.describe())
+    summary = {
+        "val_before": round(run.baseline_score, 4),
+        "val_after": round(run.best_score, 4),
+        "steps": len(run.history),
+        "accepted": sum(r.accepted for r in run.history),
+        "stopped": run.stopped,
+        "calls": run.usage.calls,
+        "cost_usd": round(run.usage.cost, 6),
+        "bundle": str(bundle_path),
+        "report": str(args.out / "report.md"),
+    }
+    if args.json:
+        console.print_json(json.dumps(summary))
+    else:
+        console.print(
+            f"validation {run.baseline_score:.3f} → {run.best_score:.3f} in {len(run.history)} steps "
+            f"({summary['accepted']} kept; {run.stopped})\nbundle: {bundle_path}\nreport: {args.out / 'report.md'}"
+        )
+    return 0
+
+
+def _write_outputs(
+    out: Path, spec: Any, graph: Any, run: TrainingRun, before: dict[str, str], chosen: dict[str, Any], model: str
+) -> Path:
+    bundle = make_bundle(
+        graph,
+        spec=spec,
+        scores=Scores(baseline=run.baseline_score, best=run.best_score),
+        data=run.data,
+        training={
+            **chosen,
+            "steps": len(run.history),
+            "accepted": sum(r.accepted for r in run.history),
+            "stopped": run.stopped,
+            "optimizer_model": model,
+        },  # fmt: skip
+    )
+    bundle_path = out / "bundle.json"
+    save_bundle(bundle, bundle_path)
+    write_history(run, out / "history.jsonl")
+    write_report(run, before, graph.state_dict(), out / "report.md", title=spec.name, model=model)
+    return bundle_path
