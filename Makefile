@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
 	touch $(STAMP)
 
+# The demo owns runs/demo and starts it afresh each time.
 demo: $(STAMP)
-	$(BIN)/ann eval examples/arithmetic/spec.yaml --data examples/arithmetic/test.jsonl --limit 5
+	rm -rf runs/demo
+	$(BIN)/ann compile examples/tickets/spec.yaml --train examples/tickets/train.jsonl \
+		--val examples/tickets/val.jsonl --out runs/demo
 
 test: $(STAMP)
 	$(BIN)/ruff check ann tests benchmarks examples

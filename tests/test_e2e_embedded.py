@@ -49,3 +49,25 @@ def test_constrained_json_replies_always_parse(tmp_path):
     print(f"embedded JSON parse failures: {failures}/{len(calls)}")
     assert failures == 0, [c.raw for c in calls if c.error]
     assert all(set(r.outputs) == {"name", "city"} for r in results)
+
+
+def test_compile_on_the_embedded_model(tmp_path, capsys):
+    data = ROOT / "examples/tickets"
+    lines = (data / "train.jsonl").read_text().splitlines()
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:4]) + "\n")
+    (tmp_path / "val.jsonl").write_text("\n".join((data / "val.jsonl").read_text().splitlines()[:4]) + "\n")
+    out = tmp_path / "run"
+    code = main(
+        [
+            "compile", str(data / "spec.yaml"), "--train", str(tmp_path / "train.jsonl"),
+            "--val", str(tmp_path / "val.jsonl"), "--out", str(out), "--epochs", "1", "--candidates", "1",
+            "--max-calls", "80", "--json", "--cache-dir", str(tmp_path / "cache"),
+        ]
+    )  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert summary["val_after"] >= summary["val_before"] and summary["steps"] >= 1
+    bundle = json.loads((out / "bundle.json").read_text())
+    assert bundle["format"] == "ann.bundle" and bundle["scores"]["best"] == summary["val_after"]
+    assert (out / "history.jsonl").read_text().count("\n") == summary["steps"]
+    print(f"embedded compile: {summary['val_before']} -> {summary['val_after']} in {summary['steps']} steps")

@@ -10,6 +10,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -51,8 +52,10 @@ def settings(args: argparse.Namespace, train: TrainSpec) -> dict[str, Any]:
     chosen.update({name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None})
     try:
         TrainSpec(**chosen)
-    except ValueError as exc:
-        raise ConfigError(f"bad training setting: {str(exc).splitlines()[2].strip()}") from exc
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        flag = "--" + str(error["loc"][0]).replace("_", "-")
+        raise ConfigError(f"bad training setting {flag} {error['input']}: {error['msg']}") from exc
     return chosen
 
 
@@ -132,6 +135,8 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
         except KeyboardInterrupt:
             console.print(f"interrupted; the last finished step is saved — continue with: --out {args.out} --resume")
             return 130
+    if not args.json and not console.is_terminal:
+        console.line()  # rich ends a Live's last frame without a newline when output is not a terminal
     run: TrainingRun = optimizer.last_run  # type: ignore[assignment]  # set by every finished compile
     bundle_path = _write_outputs(args.out, spec, graph, run, before, chosen, optimizer_lm.config.describe())
     summary = {
@@ -150,7 +155,8 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     else:
         console.print(
             f"validation {run.baseline_score:.3f} → {run.best_score:.3f} in {len(run.history)} steps "
-            f"({summary['accepted']} kept; {run.stopped})\nbundle: {bundle_path}\nreport: {args.out / 'report.md'}"
+            f"({summary['accepted']} kept; {run.stopped})\nbundle: {bundle_path}\nreport: {args.out / 'report.md'}",
+            soft_wrap=True,  # paths stay whole, to copy
         )
     return 0
 

@@ -46,18 +46,22 @@ TICKETS = {
 
 
 def main() -> None:
+    """Stratified splits: per team, 4 messages train, 2 val, 2 test — each written twice with other
+    greetings, both copies in the same split, so no message crosses splits."""
     rng = random.Random(11)
-    rows = []
+    splits: dict[str, list[dict[str, str]]] = {"train": [], "val": [], "test": []}
     for label, bodies in TICKETS.items():
-        for body in bodies:
-            for _ in range(2):
-                text = " ".join(part for part in (rng.choice(OPENERS), body, rng.choice(CLOSERS)) if part)
-                rows.append({"ticket": text, "category": label})
-    rng.shuffle(rows)
-    rows = [{"id": f"ticket-{i:02d}", **row} for i, row in enumerate(rows)]
+        bodies = rng.sample(bodies, len(bodies))
+        for name, chosen in (("train", bodies[:4]), ("val", bodies[4:6]), ("test", bodies[6:8])):
+            for body in chosen:
+                for _ in range(2):
+                    text = " ".join(part for part in (rng.choice(OPENERS), body, rng.choice(CLOSERS)) if part)
+                    splits[name].append({"ticket": text, "category": label})
     here = Path(__file__).parent
-    for name, part in (("train", rows[:24]), ("val", rows[24:36]), ("test", rows[36:48])):
-        (here / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
+    for name, rows in splits.items():
+        rng.shuffle(rows)
+        lines = [json.dumps({"id": f"{name}-{i:02d}", **row}) + "\n" for i, row in enumerate(rows)]
+        (here / f"{name}.jsonl").write_text("".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":
