@@ -17,7 +17,7 @@ from ann.errors import ParseError
 from ann.graph import INPUT, Graph
 from ann.layers.layer import Layer
 from ann.lm import ModelClient
-from ann.optimizers.describe import clip, describe_fields, describe_layer, describe_team
+from ann.optimizers.describe import clip, describe_candidates, describe_fields, describe_layer, describe_team
 from ann.optimizers.prompts import (
     DEBUGGER_AGENT_OUTPUT,
     DEBUGGER_INSTRUCTIONS,
@@ -59,7 +59,7 @@ async def _layer_gradients(
         "layer": describe_layer(layer),
         "team": describe_team(layer),
         "layer_inputs": describe_fields(record.inputs),
-        "candidates": clip(record.candidates, 900),
+        "candidates": describe_candidates(record.candidates),
         "layer_output": describe_fields(record.outputs) if record.error is None else f"(failed: {record.error})",
         "feedback": clip(feedback, 1200),
     }

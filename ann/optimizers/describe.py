@@ -9,7 +9,7 @@ from typing import Any
 
 from ann.graph import Graph
 from ann.layers.layer import Layer
-from ann.optimizers.prompts import AGENT_LINE, FIELD_LINE, LAYER_LINE, TRAJECTORY_LINE
+from ann.optimizers.prompts import AGENT_LINE, CANDIDATE_LINE, FIELD_LINE, LAYER_LINE, TRAJECTORY_LINE
 from ann.render import render
 from ann.trace import Trace
 
@@ -27,6 +27,16 @@ def clip(text: Any, limit: int = MAX_VALUE_CHARS) -> str:
 
 def describe_fields(values: dict[str, Any]) -> str:
     return "\n".join(render(FIELD_LINE, name=name, value=clip(value)) for name, value in values.items()) or "(none)"
+
+
+def inline_fields(values: dict[str, Any], limit: int = 300) -> str:
+    """Fields on one line: ``answer: 42; reason: ...``."""
+    return "; ".join(render(FIELD_LINE, name=name, value=clip(value, limit)) for name, value in values.items())
+
+
+def describe_candidates(candidates: list[dict[str, Any]], limit: int = 900) -> str:
+    lines = [render(CANDIDATE_LINE, number=i, outputs=inline_fields(c, 200)) for i, c in enumerate(candidates, 1)]
+    return clip("\n".join(lines), limit) or "(none)"
 
 
 def describe_layer(layer: Layer) -> str:
@@ -60,6 +70,6 @@ def describe_graph(graph: Graph) -> str:
 
 def describe_trajectory(trace: Trace) -> str:
     return "\n".join(
-        render(TRAJECTORY_LINE, layer=record.layer, outputs=clip(record.outputs, 300), decision=record.decision)
+        render(TRAJECTORY_LINE, layer=record.layer, outputs=inline_fields(record.outputs), decision=record.decision)
         for record in trace.layers
     )

@@ -51,10 +51,11 @@ KIND_RULES = {
 
 # --- how the optimizer sees things (filled into the inputs above) ---------------------------------
 
-LAYER_LINE = "layer '{name}' ({aggregator} of {size} agent{plural}): reads {inputs}; writes {outputs}"
+LAYER_LINE = "layer '{name}' ({aggregator}, {size} agent{plural}): reads {inputs}; writes {outputs}"
 AGENT_LINE = "agent '{name}': role: {role}; instructions: {instructions}"
 FIELD_LINE = "{name}: {value}"
 TRAJECTORY_LINE = "{layer} wrote {outputs} ({decision})"
+CANDIDATE_LINE = "{number}. {outputs}"
 FEEDBACK_ITEM = "- {text}"
 PAST_UPDATE = "tried: {value!r} -> validation {before:.3f} to {after:.3f} ({verdict})"
 NO_PAST_UPDATES = "(none yet)"
