@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -45,11 +46,22 @@ class Agent:
             description=f"the instructions of agent '{name}': how it does its part of the task",
             kind="instructions",
         )
-        self.demos: list[dict[str, Any]] = []
+        # Worked examples shown before the input (JSON list of field dicts); learned from solved
+        # training runs by ANNOptimizer(demos=k), kept only when validation rises.
+        self.demos = Param("[]", description=f"worked examples shown to agent '{name}'", kind="demos")
 
     def named_parameters(self) -> Iterator[tuple[str, Param]]:
         yield "role", self.role
         yield "instructions", self.instructions
+        yield "demos", self.demos
+
+    def demo_examples(self) -> list[dict[str, Any]]:
+        """The demos as field dicts (an unreadable value counts as none)."""
+        try:
+            demos = json.loads(self.demos.value or "[]")
+        except json.JSONDecodeError:
+            return []
+        return [demo for demo in demos if isinstance(demo, dict)] if isinstance(demos, list) else []
 
     def task_text(self) -> str:
         """The agent's part of the system message: its role line, then its instructions."""

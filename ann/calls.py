@@ -88,7 +88,7 @@ async def ask_agent(
     """
     adapter = AnnAdapter(json_reply=json_reply)
     signature = agent.signature(inputs, outputs, descriptions, choices)
-    messages = adapter.format(signature, agent.demos, values)
+    messages = adapter.format(signature, agent.demo_examples(), values)
     schema = output_schema(signature, json_reply=json_reply)
     as_json = wants_json(signature, json_reply=json_reply)
     allowed = output_choices(signature)

@@ -70,6 +70,7 @@ class TrainSpec(_Strict):
     patience: int = Field(default=3, ge=1)
     momentum: int = Field(default=2, ge=0)
     candidates: int = Field(default=1, ge=1)
+    demos: int = Field(default=0, ge=0)
     max_calls: int | None = Field(default=None, gt=0)
     max_cost: float | None = Field(default=None, gt=0)
     max_time: float | None = Field(default=None, gt=0)

@@ -120,6 +120,8 @@ def test_save_then_load_gives_the_same_graph(tmp_path: Path, spec_path: Path, pa
             trained.append(name)
     assert trained
     assert graph.freeze(pattern) == frozen
+    # The spec's freeze list covers roles and instructions; other kinds keep their flag through the params.
+    graph.task.trainable = True
     path = tmp_path / "graph.json"
     graph.save(path)
     loaded = Graph.load(path)
@@ -128,6 +130,7 @@ def test_save_then_load_gives_the_same_graph(tmp_path: Path, spec_path: Path, pa
     assert params_view(loaded) == params_view(graph)
     assert [n for n, p in loaded.named_parameters() if not p.trainable and p.kind == "role"] == frozen
     assert all(len(dict(loaded.named_parameters())[name].history) == 2 for name in trained)
+    assert loaded.task.trainable is True
     assert loaded.choices == graph.choices
     assert loaded.fields == graph.fields
     assert (loaded.name, loaded.inputs, loaded.outputs, loaded.order) == (

@@ -64,7 +64,7 @@ def test_named_parameters_are_dotted_unique_and_state_dict_round_trips():
     names = [name for name, _ in graph.named_parameters()]
     assert "solve.a2.instructions" in names and "plan.aggregator" in names
     assert names[0] == "task"
-    assert len(names) == len(set(names)) == 1 + 3 * 1 + (1 + 3 * 2) + (1 + 2)
+    assert len(names) == len(set(names)) == 1 + (1 + 3) + (1 + 3 * 3) + (1 + 3)
     shared = graph.layers["plan"].agents[0].role
     graph.layers["check"].agents[0].role = shared
     assert len(graph.parameters()) == len(names) - 1

@@ -24,7 +24,9 @@ from ann.optimizers import ANNOptimizer, StepRecord, TrainingRun
 from ann.report import write_history, write_report
 from ann.spec import TrainSpec
 
-SETTINGS = ("epochs", "batch_size", "patience", "momentum", "candidates", "max_calls", "max_cost", "max_time")
+SETTINGS = (
+    "epochs", "batch_size", "patience", "momentum", "candidates", "demos", "max_calls", "max_cost", "max_time",
+)  # fmt: skip
 
 
 def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -38,6 +40,7 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     parser.add_argument("--patience", type=int, help="stop after this many steps without a gain (spec, else 3)")
     parser.add_argument("--momentum", type=int, help="past updates shown to the rewriter (spec, else 2)")
     parser.add_argument("--candidates", type=int, help="proposals per step, screened on the minibatch (spec, else 1)")
+    parser.add_argument("--demos", type=int, help="also try up to N worked examples per agent from solved runs")
     parser.add_argument("--max-calls", type=int, help="stop after this many model calls")
     parser.add_argument("--max-cost", type=float, help="stop after this many US dollars")
     parser.add_argument("--max-time", type=float, help="stop after this many seconds")

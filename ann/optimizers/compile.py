@@ -23,6 +23,7 @@ from ann.graph import Graph
 from ann.lm import ModelClient
 from ann.optimizers.budget import Budget
 from ann.optimizers.checkpoint import load_checkpoint, save_checkpoint
+from ann.optimizers.demos import DemoPool
 from ann.optimizers.history import StepRecord
 from ann.optimizers.loss import TextLoss
 from ann.optimizers.tgd import Proposal, TextualGradientDescent
@@ -65,6 +66,8 @@ class ANNOptimizer:
         max_calls, max_cost, max_time: Budget caps over every call; the run stops cleanly.
         seed: Seeds the minibatch shuffling.
         checkpoint: Where to write the checkpoint after every step (None: no checkpoints).
+        demos: After each step, also try up to this many worked examples per agent, taken from
+            the agent's own calls in solved training runs (0: never).
         on_event: ``fn(kind, info)`` for progress displays (kinds: baseline, phase, step, stop).
 
     Example:
@@ -87,6 +90,7 @@ class ANNOptimizer:
         max_time: float | None = None,
         seed: int = 0,
         checkpoint: str | Path | None = None,
+        demos: int = 0,
         on_event: Event | None = None,
     ) -> None:
         for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
@@ -102,6 +106,10 @@ class ANNOptimizer:
         self.caps = {"max_calls": max_calls, "max_cost": max_cost, "max_time": max_time}
         Budget(**self.caps)  # validates the caps now, not mid-run
         self.seed = seed
+        if demos < 0:
+            raise ValueError(f"demos must be >= 0, got {demos}")
+        self.demos = demos
+        self.pool = DemoPool()
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.on_event = on_event or (lambda kind, info: None)
         self.last_run: TrainingRun | None = None
@@ -149,6 +157,7 @@ class ANNOptimizer:
             saved = load_checkpoint(self.checkpoint, fingerprint)
             graph.load_state_dict(saved["best_state"])
             opt.load_state_dict(saved["optimizer"])
+            self.pool.load_state_dict(saved.get("demo_pool", {}))
             for name, entries in saved["param_history"].items():
                 params[name].history = [HistoryEntry(**entry) for entry in entries]
             run = TrainingRun(saved["baseline_score"], saved["best_score"], data=data,
@@ -158,6 +167,7 @@ class ANNOptimizer:
                             seconds_before=saved["seconds"])  # fmt: skip
             self.on_event("baseline", {"score": run.baseline_score, "resumed_at": len(run.history)})
         else:
+            self.pool = DemoPool()
             budget = Budget(**self.caps, clients=[forward_lm, opt_lm])
             self.on_event("phase", {"phase": "baseline validation"})
             baseline = (await aevaluate(graph, valset, metric)).score
@@ -178,7 +188,7 @@ class ANNOptimizer:
                 "baseline_score": run.baseline_score, "best_score": run.best_score, "best_state": best["state"],
                 "optimizer": opt.state_dict(), "history": [r.to_dict() for r in run.history],
                 "param_history": {n: [e.__dict__ for e in p.history] for n, p in params.items()},
-                "spent": spent.__dict__, "seconds": budget.elapsed(),
+                "spent": spent.__dict__, "seconds": budget.elapsed(), "demo_pool": self.pool.state_dict(),
             })  # fmt: skip
 
         if not resume:
@@ -191,23 +201,27 @@ class ANNOptimizer:
                 first = position["batch"] if epoch == position["epoch"] else 0
                 for index in range(first, len(batches)):
                     budget.check()
-                    record = await self._step(graph, batches[index], valset, metric, loss, opt, run, budget, avoid)
-                    record.epoch, record.batch = epoch, index
-                    if record.accepted:
-                        run.best_score = record.val_score or run.best_score
-                        best["state"] = graph.state_dict()
-                        bad_steps = 0
-                        for change in record.changes:
-                            params[change["param"]].history.append(
-                                HistoryEntry(change["new"], run.best_score, record.step)
-                            )
-                    elif record.val_score is not None or record.note.startswith("no valid"):
-                        bad_steps += 1
-                    record.best_score = run.best_score
-                    run.history.append(record)
+                    records = [await self._step(graph, batches[index], valset, metric, loss, opt, run, budget, avoid)]
+                    if self.demos:
+                        records.append(await self._demo_step(graph, valset, metric, opt, run, budget))
+                    for record in records:
+                        record.epoch, record.batch = epoch, index
+                        if record.accepted:
+                            run.best_score = record.val_score or run.best_score
+                            best["state"] = graph.state_dict()
+                            bad_steps = 0
+                            for change in record.changes:
+                                params[change["param"]].history.append(
+                                    HistoryEntry(change["new"], run.best_score, record.step)
+                                )
+                        elif record.val_score is not None or record.note.startswith("no valid"):
+                            bad_steps += 1
+                        record.best_score = run.best_score
+                        run.history.append(record)
                     save(epoch, index + 1)
-                    self.on_event("step", {"record": record, "usage": budget.usage(), "elapsed": budget.elapsed(),
-                                           "total_steps": self.epochs * len(batches)})  # fmt: skip
+                    for record in records:
+                        self.on_event("step", {"record": record, "usage": budget.usage(), "elapsed": budget.elapsed(),
+                                               "total_steps": self.epochs * len(batches) * len(records)})  # fmt: skip
                     if bad_steps >= self.patience:
                         raise _EarlyStop(f"no validation gain in {bad_steps} steps (patience {self.patience})")
                 position = {"epoch": epoch + 1, "batch": 0}
@@ -243,6 +257,8 @@ class ANNOptimizer:
         results = await graph.abatch(batch)
         await asyncio.gather(*(loss.acall(example, result) for example, result in zip(batch, results, strict=True)))
         train_score = loss.score
+        if self.demos:
+            self.pool.add(item for item in loss.items if item.critique is None and item.result.error is None)
         self.on_event("phase", {"phase": f"step {step}: backward"})
         await loss.abackward()
         record = StepRecord(step, 0, 0, train_score, None, run.best_score, False)
@@ -268,11 +284,38 @@ class ANNOptimizer:
         val = (await aevaluate(graph, valset, metric)).score
         record.val_score = val
         record.accepted = val > run.best_score
-        record.changes = [{"param": c.name, "old": c.old, "new": c.new, "gradient": c.feedback} for c in chosen.changes]
+        record.changes = _changes(chosen)
         opt.record(chosen, before=run.best_score, after=val, accepted=record.accepted)
         if not record.accepted:
             opt.revert(chosen)
         opt.zero_grad()
+        return record
+
+    async def _demo_step(
+        self,
+        graph: Graph,
+        valset: Sequence[Example],
+        metric: Metric,
+        opt: TextualGradientDescent,
+        run: TrainingRun,
+        budget: Budget,
+    ) -> StepRecord:
+        """Try worked examples from solved training runs as demos; kept only if validation rises."""
+        step = len(run.history) + 2
+        record = StepRecord(step, 0, 0, 0.0, None, run.best_score, False, note="demos")
+        params = dict(graph.named_parameters())
+        proposal = self.pool.propose(params, k=self.demos, seed=f"{self.seed}:{step}")
+        if not proposal.changes:
+            record.note = "demos: no new worked examples yet"
+            return record
+        budget.check()
+        self.on_event("phase", {"phase": f"step {step}: validating {len(proposal.changes)} demo sets"})
+        opt.apply(proposal)
+        val = (await aevaluate(graph, valset, metric)).score
+        record.val_score, record.accepted = val, val > run.best_score
+        record.changes = _changes(proposal)
+        if not record.accepted:
+            opt.revert(proposal)
         return record
 
     async def _screen(
@@ -285,6 +328,10 @@ class ANNOptimizer:
             scores.append((await aevaluate(graph, batch, metric)).score)
             opt.revert(proposal)
         return proposals[scores.index(max(scores))], scores
+
+
+def _changes(proposal: Proposal) -> list[dict[str, str]]:
+    return [{"param": c.name, "old": c.old, "new": c.new, "gradient": c.feedback} for c in proposal.changes]
 
 
 class _EarlyStop(Exception):

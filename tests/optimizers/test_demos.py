@@ -1,0 +1,55 @@
+"""Demos bootstrapped from solved training runs: proposed, validated, kept only when they help."""
+
+import json
+
+from scripts import examples, optimizer_script
+
+from ann import Agent, Graph, Layer
+from ann.datasets import make_metric
+from ann.optimizers import ANNOptimizer
+from ann.optimizers.demos import spread
+
+
+def graph_learning_from_demos(scripted):
+    """One agent that answers 'right' for q0, and for anything else only once it has a demo."""
+
+    def reply(messages):
+        if messages[0]["content"].endswith("Reply with the answer."):
+            has_demo = any(m["role"] == "assistant" for m in messages)
+            return "right" if messages[-1]["content"] == "q0" or has_demo else "wrong"
+        return optimizer_script(lambda m: json.dumps({"new_text": "Answer badly."}))(messages)
+
+    client = scripted(reply)
+    layer = Layer("final", [Agent("writer", role="a writer")], inputs=["question"], outputs=["answer"])
+    return Graph([layer], inputs=["question"], outputs=["answer"], lm=client), client
+
+
+def test_demos_from_a_solved_run_are_kept_when_validation_rises(scripted):
+    graph, client = graph_learning_from_demos(scripted)
+    optimizer = ANNOptimizer(epochs=1, batch_size=2, demos=2)
+    optimizer.compile(graph, trainset=examples(2), valset=examples(3, "v"), metric=make_metric("exact_match"))
+    run = optimizer.last_run
+    assert run.baseline_score == 0.0 and run.best_score == 1.0
+    demo_step = next(r for r in run.history if r.note == "demos")
+    assert demo_step.accepted and demo_step.changes[0]["param"] == "final.writer.demos"
+    assert json.loads(graph.layers["final"].agents[0].demos.value) == [{"question": "q0", "answer": "right"}]
+    # The demo is shown as a worked exchange before the input.
+    last = client.dspy_lm.requests[-1]["messages"]
+    assert [m["role"] for m in last] == ["system", "user", "assistant", "user"]
+
+
+def test_without_demos_option_no_demo_is_tried(scripted):
+    graph, _ = graph_learning_from_demos(scripted)
+    optimizer = ANNOptimizer(epochs=1, batch_size=2)
+    optimizer.compile(graph, trainset=examples(2), valset=examples(3, "v"), metric=make_metric("exact_match"))
+    assert optimizer.last_run.best_score == 0.0
+    assert graph.layers["final"].agents[0].demos.value == "[]"
+
+
+def test_spread_covers_distinct_answers_before_repeating():
+    import random
+
+    pooled = [{"inputs": {"t": str(i)}, "outputs": {"label": "billing" if i < 5 else "shipping"}} for i in range(6)]
+    chosen = spread(pooled, 2, random.Random(0))
+    assert sorted(d["outputs"]["label"] for d in chosen) == ["billing", "shipping"]
+    assert len(spread(pooled, 10, random.Random(0))) == 6
