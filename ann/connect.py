@@ -40,6 +40,7 @@ def connect(
     cache_dir: str | Path | None = None,
     schema_style: SchemaStyle | None = None,
     seed: int | None = None,
+    env: bool = True,
 ) -> ModelClient:
     """A model client, starting the embedded model when no model is named.
 
@@ -52,6 +53,8 @@ def connect(
         cache_dir: Where the cache lives (default: the user cache dir).
         schema_style: Override how constrained JSON is requested (see ``ModelConfig``).
         seed: Sampling seed sent with every request.
+        env: Fall back to ``ANN_MODEL`` / ``ANN_API_BASE``; off for a second model (the
+            optimizer's), which must not inherit the forward model's endpoint.
 
     Raises:
         ConfigError: The embedded model or llama-cpp-python is not installed, or a GGUF is missing.
@@ -61,8 +64,9 @@ def connect(
         >>> lm = connect()                       # embedded SmolLM2, offline
         >>> lm = connect("openai/gpt-4o-mini")   # hosted, key from OPENAI_API_KEY
     """
-    model = model or os.environ.get("ANN_MODEL") or None
-    api_base = api_base or os.environ.get("ANN_API_BASE") or None
+    if env:
+        model = model or os.environ.get("ANN_MODEL") or None
+        api_base = api_base or os.environ.get("ANN_API_BASE") or None
     style: SchemaStyle = "none"
     label = ""
     endpoint_id = None

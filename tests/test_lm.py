@@ -226,3 +226,13 @@ def test_an_empty_reply_is_a_recorded_parse_error_not_a_crash() -> None:
     assert call.error is not None and "empty reply" in call.error
     assert call.outputs == {}
     assert result.trace.layers[0].decision == "failed"
+
+
+def test_a_second_model_does_not_inherit_the_environment_endpoint(monkeypatch):
+    from ann.connect import connect
+
+    monkeypatch.setenv("ANN_API_BASE", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("ANN_MODEL", "openai/from-env")
+    assert connect(cache=False).config.api_base == "http://127.0.0.1:9/v1"
+    other = connect("openai/gpt-4o-mini", cache=False, env=False)
+    assert other.config.api_base is None and other.config.model == "openai/gpt-4o-mini"

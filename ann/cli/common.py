@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ann.build import graph_from_spec
-from ann.bundle import load_bundle
+from ann.bundle import load_bundle, restore_params
 from ann.connect import connect
 from ann.datasets import Example, load_dataset, load_humaneval
 from ann.graph import Graph
@@ -67,7 +67,8 @@ def open_model(
 
     ``model`` names another model (the optimizer's); it then takes no api base or GGUF flag.
     """
-    if model is None:
+    other_model = model is not None
+    if not other_model:
         model = args.model or os.environ.get("ANN_MODEL") or spec.model.name
         api_base = args.api_base or os.environ.get("ANN_API_BASE") or spec.model.api_base
         gguf = args.gguf
@@ -75,6 +76,7 @@ def open_model(
         api_base, gguf = None, None
     return connect(
         None if gguf else model,
+        env=not other_model,
         api_base=None if gguf else api_base,
         gguf=gguf,
         temperature=spec.model.temperature,
@@ -89,9 +91,15 @@ def open_model(
 
 
 def open_graph(args: argparse.Namespace) -> tuple[Spec, Graph]:
-    """The spec and its graph, with no model yet: bad input fails before any model starts."""
+    """The spec and its graph, with no model yet: bad input fails before any model starts.
+
+    From a bundle, the graph also gets the bundle's param histories and trainable flags.
+    """
     spec, path = open_spec(args)
-    return spec, graph_from_spec(spec, source=path)
+    graph = graph_from_spec(spec, source=path)
+    if path.suffix == ".json":
+        restore_params(graph, load_bundle(path))
+    return spec, graph
 
 
 def open_dataset(source: str, inputs: list[str]) -> list[Example]:

@@ -170,7 +170,13 @@ class ANNOptimizer:
             self.pool = DemoPool()
             budget = Budget(**self.caps, clients=[forward_lm, opt_lm])
             self.on_event("phase", {"phase": "baseline validation"})
-            baseline = (await aevaluate(graph, valset, metric)).score
+            forward_lm.guard = budget.check
+            try:
+                baseline = (await aevaluate(graph, valset, metric)).score
+            except BudgetExceeded as exc:
+                raise BudgetExceeded(f"{exc} before the baseline validation finished; raise the budget") from exc
+            finally:
+                forward_lm.guard = None
             for param in params.values():
                 param.history[-1].score = baseline
             run = TrainingRun(baseline, baseline, data=data)

@@ -94,3 +94,14 @@ def test_bad_settings_fail_at_construction():
         ANNOptimizer(batch_size=0)
     with pytest.raises(ValueError, match="max_calls must be > 0"):
         ANNOptimizer(max_calls=0)
+
+
+def test_a_budget_too_small_for_the_baseline_is_a_clear_error(scripted):
+    from ann.errors import BudgetExceeded
+
+    client = scripted(optimizer_script(rewriter("x")))
+    with pytest.raises(BudgetExceeded, match="before the baseline validation finished"):
+        ANNOptimizer(max_calls=2).compile(
+            three_layer_graph(client), trainset=examples(2), valset=examples(5, "v"), metric=METRIC
+        )
+    assert client.usage.calls == 2
