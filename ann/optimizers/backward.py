@@ -3,8 +3,8 @@
 Layers are visited in reverse topological order. Each layer that received feedback on its
 outputs asks a debugger model how each of its agents should change (a local gradient, added to
 the agents' role and instructions params) and what its inputs should have contained (passed to
-the layers that produced them). A debugger that cannot answer passes the feedback on unchanged,
-so gradients always reach every upstream layer.
+the layers that produced them). A debugger that cannot answer, or that says no agent should
+change, passes the feedback on unchanged, so gradients always reach every upstream layer.
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ async def _layer_gradients(
     except ParseError:
         return {agent.name: feedback for agent in layer.agents}, feedback if upstream else ""
     per_agent = {agent.name: str(reply[f"agent_{agent.name}"]) for agent in layer.agents}
+    if all(_says_nothing(text) for text in per_agent.values()):
+        # The layer's output was wrong, so something must change: fall back to the feedback itself.
+        per_agent = {agent.name: feedback for agent in layer.agents}
     return per_agent, str(reply.get(UPSTREAM, "")) if upstream else ""
 
 

@@ -22,7 +22,7 @@ DEBUGGER_INSTRUCTIONS = (
     "not repeat this input's details."
 )
 DEBUGGER_UPSTREAM_CLAUSE = ", and what the layer's inputs from earlier steps should have contained"
-DEBUGGER_AGENT_OUTPUT = "what agent '{agent}' should do differently, in one or two sentences, or 'nothing'"
+DEBUGGER_AGENT_OUTPUT = "what agent '{agent}' should do differently, in one or two sentences"
 DEBUGGER_UPSTREAM_OUTPUT = "what the inputs from earlier steps should have contained, or 'nothing'"
 
 # --- combining a minibatch's feedback about one text ----------------------------------------------

@@ -87,3 +87,28 @@ def test_unparseable_debugger_passes_feedback_on_unchanged(scripted):
     assert graph.layers["plan"].agents[0].instructions.grads == [
         f"(about its output 'plan') (about its output 'draft') {critique}"
     ]
+
+
+def test_a_debugger_that_says_no_agent_should_change_passes_the_feedback_on(scripted):
+    import json
+
+    def reply(messages):
+        if DEBUGGER in messages[0]["content"]:
+            return json.dumps({"agent_writer": "nothing", "agent_solver": "Nothing.", "agent_planner": "none",
+                               "upstream": "nothing"})  # fmt: skip
+        return optimizer_script(lambda m: "{}")(messages)
+
+    client = scripted(reply)
+    graph = three_layer_graph(client)
+    loss = TextLoss(make_metric("exact_match"), graph=graph, lm=client)
+
+    async def go():
+        await loss.acall(
+            Example(inputs={"question": "q"}, expected={"answer": "right"}), await graph.acall(question="q")
+        )
+        await loss.abackward()
+
+    asyncio.run(go())
+    assert graph.layers["final"].agents[0].instructions.grads == ["The answer should be 'right'."]
+    # "nothing" about the inputs stops the chain: upstream layers get no gradient.
+    assert graph.layers["plan"].agents[0].instructions.grads == []

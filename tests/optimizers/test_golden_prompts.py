@@ -44,7 +44,7 @@ DEBUGGER_FINAL_MESSAGES = [
             "what the layer's inputs from earlier steps should have contained. Give advice that would help on every "
             "input of the task; do not repeat this input's details.\n\n"
             "Reply with a JSON object with these keys:\n"
-            "- \"agent_writer\": what agent 'writer' should do differently, in one or two sentences, or 'nothing'\n"
+            "- \"agent_writer\": what agent 'writer' should do differently, in one or two sentences\n"
             "- \"upstream\": what the inputs from earlier steps should have contained, or 'nothing'"
         ),
     },
