@@ -20,6 +20,7 @@ from ann.bundle import Scores, make_bundle, save_bundle
 from ann.cli.common import open_dataset, open_graph, open_model
 from ann.cli.eval import spec_metric
 from ann.errors import ConfigError
+from ann.lm import ModelClient
 from ann.optimizers import ANNOptimizer, StepRecord, TrainingRun
 from ann.report import write_history, write_report
 from ann.spec import TrainSpec
@@ -141,7 +142,7 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     if not args.json and not console.is_terminal:
         console.line()  # rich ends a Live's last frame without a newline when output is not a terminal
     run: TrainingRun = optimizer.last_run  # type: ignore[assignment]  # set by every finished compile
-    bundle_path = _write_outputs(args.out, spec, graph, run, before, chosen, optimizer_lm.config.describe())
+    bundle_path = _write_outputs(args.out, spec, graph, run, before, chosen, forward, optimizer_lm)
     summary = {
         "val_before": round(run.baseline_score, 4),
         "val_after": round(run.best_score, 4),
@@ -165,8 +166,16 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
 
 
 def _write_outputs(
-    out: Path, spec: Any, graph: Any, run: TrainingRun, before: dict[str, str], chosen: dict[str, Any], model: str
+    out: Path,
+    spec: Any,
+    graph: Any,
+    run: TrainingRun,
+    before: dict[str, str],
+    chosen: dict[str, Any],
+    forward: ModelClient,
+    optimizer: ModelClient,
 ) -> Path:
+    # The bundle names models without endpoints: a local server's port changes every run.
     bundle = make_bundle(
         graph,
         spec=spec,
@@ -177,11 +186,13 @@ def _write_outputs(
             "steps": len(run.history),
             "accepted": sum(r.accepted for r in run.history),
             "stopped": run.stopped,
-            "optimizer_model": model,
+            "model": forward.config.label or forward.config.model,
+            "optimizer_model": optimizer.config.label or optimizer.config.model,
         },  # fmt: skip
     )
     bundle_path = out / "bundle.json"
     save_bundle(bundle, bundle_path)
     write_history(run, out / "history.jsonl")
-    write_report(run, before, graph.state_dict(), out / "report.md", title=spec.name, model=model)
+    models = f"{forward.config.describe()}; optimizer: {optimizer.config.describe()}"
+    write_report(run, before, graph.state_dict(), out / "report.md", title=spec.name, model=models)
     return bundle_path
