@@ -44,7 +44,7 @@ REWRITER_INSTRUCTIONS = (
 )
 REWRITER_OUTPUT = "the new text, and nothing else"
 KIND_RULES = {
-    "role": "The text is a role: a short noun phrase of at most twelve words that names who the agent is for this task.",
+    "role": "The text is a role: a short noun phrase of at most twelve words naming who the agent is.",
     "instructions": "The text is instructions for an AI agent: plain sentences, at most {max_words} words, no code.",
     "text": "Keep it under {max_words} words.",
 }
