@@ -65,23 +65,28 @@ def test_solved_examples_give_no_gradient(scripted):
     assert len(client.dspy_lm.requests) == 3  # the forward pass only
 
 
+def backward_with_debugger(scripted, reply):
+    """One failed run of the 3-layer graph, backpropagated with ``reply`` as the model."""
+    client = scripted(reply)
+    graph = three_layer_graph(client)
+    loss = TextLoss(make_metric("exact_match"), graph=graph, lm=client)
+
+    async def go():
+        example = Example(inputs={"question": "q"}, expected={"answer": "right"})
+        await loss.acall(example, await graph.acall(question="q"))
+        await loss.abackward()
+
+    asyncio.run(go())
+    return graph
+
+
 def test_unparseable_debugger_passes_feedback_on_unchanged(scripted):
     def reply(messages):
         if DEBUGGER in messages[0]["content"]:
             return "not json"
         return optimizer_script(lambda m: "{}")(messages)
 
-    client = scripted(reply)
-    graph = three_layer_graph(client)
-    loss = TextLoss(make_metric("exact_match"), graph=graph, lm=client)
-
-    async def go():
-        await loss.acall(
-            Example(inputs={"question": "q"}, expected={"answer": "right"}), await graph.acall(question="q")
-        )
-        await loss.abackward()
-
-    asyncio.run(go())
+    graph = backward_with_debugger(scripted, reply)
     critique = "The answer should be 'right'."
     assert graph.layers["final"].agents[0].instructions.grads == [critique]
     assert graph.layers["plan"].agents[0].instructions.grads == [
@@ -98,17 +103,7 @@ def test_a_debugger_that_says_no_agent_should_change_passes_the_feedback_on(scri
                                "upstream": "nothing"})  # fmt: skip
         return optimizer_script(lambda m: "{}")(messages)
 
-    client = scripted(reply)
-    graph = three_layer_graph(client)
-    loss = TextLoss(make_metric("exact_match"), graph=graph, lm=client)
-
-    async def go():
-        await loss.acall(
-            Example(inputs={"question": "q"}, expected={"answer": "right"}), await graph.acall(question="q")
-        )
-        await loss.abackward()
-
-    asyncio.run(go())
+    graph = backward_with_debugger(scripted, reply)
     assert graph.layers["final"].agents[0].instructions.grads == ["The answer should be 'right'."]
     # "nothing" about the inputs stops the chain: upstream layers get no gradient.
     assert graph.layers["plan"].agents[0].instructions.grads == []
