@@ -43,6 +43,8 @@ def spec_metric(spec: Spec, name: str | None, *, lm: ModelClient | None = None):
         raise ConfigError(f"unknown metric '{chosen}'; known: {', '.join(METRICS)}")
     options.setdefault("field", spec.outputs[0])
     if chosen == "llm_judge":
+        if "rubric" not in options:
+            raise ConfigError("metric 'llm_judge' needs a rubric: metric: {name: llm_judge, options: {rubric: ...}}")
         if lm is None:
             return None
         options.setdefault("lm", lm)

@@ -384,3 +384,18 @@ def test_compile_requires_its_data_flags(capsys, task) -> None:
         main(["compile", str(task["spec"]), "--val", str(task["val"]), "--out", str(task["out"])])
     assert exited.value.code == 2
     assert "--train" in capsys.readouterr().err
+
+
+def test_compiling_from_a_bundle_keeps_param_histories(capsys, task, server) -> None:
+    compile_json(capsys, task, server)
+    first = json.loads((task["out"] / "bundle.json").read_text())
+    trained = [name for name, p in first["params"].items() if len(p["history"]) > 1]
+    assert trained
+    again = dict(task, spec=task["out"] / "bundle.json", out=task["out"].parent / "again")
+    compile_json(capsys, again, server)
+    second = json.loads((again["out"] / "bundle.json").read_text())
+    for name in trained:
+        assert (
+            second["params"][name]["history"][: len(first["params"][name]["history"])]
+            == first["params"][name]["history"]
+        )
