@@ -28,6 +28,7 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
                 outputs=layer.outputs,
                 samples=layer.samples,
                 temperature=layer.temperature,
+                options=layer.options,
             )
             for layer in spec.graph.layers
         ]

@@ -72,6 +72,7 @@ def spec_from_graph(
             agents=[AgentSpec(name=a.name, role=a.role.value, instructions=a.instructions.value) for a in layer.agents],
             samples=layer.samples,
             temperature=layer.temperature,
+            options=layer.options,
         )
         for layer in (graph.layers[name] for name in graph.order)
     ]
@@ -123,10 +124,15 @@ def make_bundle(
 
 
 def restore_params(graph: Graph, bundle: Bundle) -> None:
-    """Give the graph's params the bundle's trainable flags and histories (values come from the spec)."""
+    """Give the graph's params the bundle's values, trainable flags and histories.
+
+    The spec already carries agents' texts; this also restores what a spec has no place for,
+    such as a team type's own agents (a judge's instructions) and texts (a rubric).
+    """
     for name, param in graph.named_parameters():
         record = bundle.params.get(name)
         if record is not None:
+            param.value = record.value
             param.trainable = record.trainable
             param.history = [HistoryEntry(h.value, h.score, h.step) for h in record.history] or param.history
 

@@ -35,6 +35,7 @@ class LayerSpec(_Strict):
     agents: list[AgentSpec] = Field(min_length=1)
     samples: int = Field(default=1, ge=1)
     temperature: float | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class GraphSpec(_Strict):

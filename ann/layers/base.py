@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ann.agent import Agent
 from ann.calls import ask_agent
-from ann.errors import AnnError, ParseError
+from ann.errors import AnnError, GraphError, ParseError
 from ann.lm import ModelClient
+from ann.params import Param
 from ann.trace import Trace
 
 if TYPE_CHECKING:
@@ -130,13 +132,33 @@ def usable(candidates: list[Candidate], layer: str) -> list[Candidate]:
 class Aggregator(ABC):
     """Runs a layer's team and combines its answers.
 
-    Subclasses set ``name`` (the spec's ``aggregator:`` value) and the team size they accept,
-    and implement ``run``. Register them in ``ann.layers.registry``.
+    Subclasses set ``name`` (the spec's ``aggregator:`` value), the team size they accept and
+    the ``defaults`` of the options they take (``rounds``, ``rubric``, …), and implement ``run``.
+    A team type's own agents (a judge, a reviewer) and texts (a rubric, a constitution) are
+    params, so training rewrites them too. Register subclasses in ``ann.layers.registry``.
     """
 
     name: ClassVar[str]
     min_agents: ClassVar[int] = 1
     max_agents: ClassVar[int | None] = None
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            takes = ", ".join(sorted(self.defaults)) or "no options"
+            raise GraphError(f"aggregator '{self.name}' does not take {unknown}; it takes: {takes}")
+        self.options = {**self.defaults, **options}
+        self.agents: list[Agent] = []
+        self.texts: dict[str, Param] = {}
+
+    def named_parameters(self) -> Iterator[tuple[str, Param]]:
+        """The team type's own params: its texts, then its agents' role and instructions."""
+        yield from self.texts.items()
+        for agent in self.agents:
+            for name, param in agent.named_parameters():
+                if name != "demos":
+                    yield f"{agent.name}.{name}", param
 
     @abstractmethod
     async def run(self, team: TeamRun) -> LayerOutcome:

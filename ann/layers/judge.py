@@ -39,8 +39,10 @@ def parse_choice(text: str, count: int) -> int:
 class Judge(Aggregator):
     name = "judge"
 
-    def __init__(self) -> None:
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)
         self.judge = Agent("judge", role=JUDGE_ROLE, instructions=JUDGE_INSTRUCTIONS)
+        self.agents = [self.judge]
 
     async def run(self, team: TeamRun) -> LayerOutcome:
         candidates = await team.answer_all()

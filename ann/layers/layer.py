@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ann.agent import Agent, check_name
 from ann.errors import GraphError
@@ -22,6 +23,8 @@ class Layer:
         outputs: Fields this layer writes.
         samples: Answers per agent (``vote`` with one agent and ``samples=5`` is self-consistency).
         temperature: Sampling temperature of the first sample; None uses the model's default.
+        options: Settings of the team type, e.g. ``{"rounds": 2}`` for ``debate`` or
+            ``{"rubric": "..."}`` for ``best_of_n``.
 
     Raises:
         GraphError: Empty team, duplicate agent names, an unknown aggregator or a team size the
@@ -41,6 +44,7 @@ class Layer:
         outputs: Sequence[str],
         samples: int = 1,
         temperature: float | None = None,
+        options: dict[str, Any] | None = None,
     ) -> None:
         check_name("layer", name)
         self.name = name
@@ -51,6 +55,8 @@ class Layer:
             raise GraphError(f"layer '{name}': samples must be >= 1, got {samples}")
         self.samples = samples
         self.temperature = temperature
+        self.options = dict(options or {})
+        self.team_type: Aggregator | None = None
         self.aggregator = Param(
             aggregator, description=f"the aggregation method of layer '{name}'", trainable=False, kind="choice"
         )
@@ -68,7 +74,7 @@ class Layer:
             raise GraphError(f"layer '{self.name}': no outputs; name at least one output field")
         for field in [*self.inputs, *self.outputs]:
             check_name(f"layer '{self.name}' field", field)
-        cls = self._aggregator_class()
+        cls = type(self.make_aggregator())
         size = len(self.agents) * self.samples
         if size < cls.min_agents or (cls.max_agents is not None and len(self.agents) > cls.max_agents):
             raise GraphError(
@@ -85,13 +91,20 @@ class Layer:
         return cls
 
     def make_aggregator(self) -> Aggregator:
-        return self._aggregator_class()()
+        """The team type, rebuilt only when the aggregator choice has changed."""
+        cls = self._aggregator_class()
+        if self.team_type is None or self.team_type.name != cls.name:
+            self.team_type = cls(**self.options)
+        return self.team_type
 
     def named_parameters(self) -> Iterator[tuple[str, Param]]:
         yield "aggregator", self.aggregator
         for agent in self.agents:
             for name, param in agent.named_parameters():
                 yield f"{agent.name}.{name}", param
+        if self.team_type is not None:
+            for name, param in self.team_type.named_parameters():
+                yield f"{self.team_type.name}.{name}", param
 
     async def run(self, team: TeamRun) -> LayerOutcome:
         return await self.make_aggregator().run(team)

@@ -21,8 +21,10 @@ from ann.layers.vote import majority
 class Synthesize(Aggregator):
     name = "synthesize"
 
-    def __init__(self) -> None:
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)
         self.synthesizer = Agent("synthesizer", role=SYNTHESIZER_ROLE, instructions=SYNTHESIZER_INSTRUCTIONS)
+        self.agents = [self.synthesizer]
 
     async def run(self, team: TeamRun) -> LayerOutcome:
         candidates = await team.answer_all()
