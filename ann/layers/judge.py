@@ -44,6 +44,13 @@ class Judge(Aggregator):
         self.judge = Agent("judge", role=JUDGE_ROLE, instructions=JUDGE_INSTRUCTIONS)
         self.agents = [self.judge]
 
+    def judge_values(self) -> dict[str, str]:
+        """Extra inputs the judge sees (best_of_n adds its rubric)."""
+        return {}
+
+    def judge_descriptions(self) -> dict[str, str]:
+        return {}
+
     async def run(self, team: TeamRun) -> LayerOutcome:
         candidates = await team.answer_all()
         good = usable(candidates, team.layer.name)
@@ -51,13 +58,16 @@ class Judge(Aggregator):
             return LayerOutcome(
                 outputs=dict(good[0].outputs or {}), candidates=candidates, decision="only one usable candidate"
             )
-        values = {**team.values, CANDIDATES_FIELD: numbered(good, team.layer.outputs)}
-        team.descriptions = {**team.descriptions, CANDIDATES_FIELD: CANDIDATES_DESCRIPTION, JUDGE_FIELD: JUDGE_OUTPUT}
+        values = {**team.values, **self.judge_values(), CANDIDATES_FIELD: numbered(good, team.layer.outputs)}
+        team.descriptions = {
+            **team.descriptions, **self.judge_descriptions(), CANDIDATES_FIELD: CANDIDATES_DESCRIPTION,
+            JUDGE_FIELD: JUDGE_OUTPUT,
+        }  # fmt: skip
         try:
             reply = await team.ask(
                 self.judge,
                 values,
-                inputs=[*team.layer.inputs, CANDIDATES_FIELD],
+                inputs=[*team.layer.inputs, *self.judge_values(), CANDIDATES_FIELD],
                 outputs=[JUDGE_FIELD],
                 purpose="judge",
             )

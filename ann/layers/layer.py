@@ -77,9 +77,10 @@ class Layer:
         cls = type(self.make_aggregator())
         size = len(self.agents) * self.samples
         if size < cls.min_agents or (cls.max_agents is not None and len(self.agents) > cls.max_agents):
+            most = "" if cls.max_agents is None else f" and at most {cls.max_agents}"
             raise GraphError(
-                f"layer '{self.name}': aggregator '{cls.name}' does not take {len(self.agents)} agents; "
-                "use 'vote', 'judge' or 'synthesize' for a team"
+                f"layer '{self.name}': aggregator '{cls.name}' does not take {len(self.agents)} agents "
+                f"(it needs at least {cls.min_agents}{most})"
             )
 
     def _aggregator_class(self) -> type[Aggregator]:

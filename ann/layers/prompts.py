@@ -20,3 +20,38 @@ CANDIDATE = "Candidate {number}:\n{text}"
 # The input field holding the numbered candidates.
 CANDIDATES_FIELD = "candidates"
 CANDIDATES_DESCRIPTION = "the team's candidate answers, numbered"
+
+# Debate: each round, every agent sees the others' answers and may revise its own.
+PEERS_FIELD = "other_answers"
+PEERS_DESCRIPTION = "answers other agents gave to the same task; reconsider yours in their light"
+PEER_ANSWER = "{agent}: {text}"
+
+# Refine (solver -> reviewer -> refiner): a reviewer scores an answer; a refiner fixes it.
+REVIEWER_ROLE = "a meticulous reviewer"
+REVIEWER_INSTRUCTIONS = (
+    "Check the answer to the task step by step. Give it a score from 0 (wrong) to 10 (certainly right) "
+    "and say precisely what is wrong, if anything."
+)
+REVIEW_SCORE = "a score from 0 to 10"
+REVIEW_TEXT = "what is wrong with the answer, or 'nothing'"
+REFINER_ROLE = "a careful solver who fixes mistakes"
+REFINER_INSTRUCTIONS = "Improve the answer using the review. Keep what is right and fix what is wrong."
+ANSWER_FIELD = "answer_to_review"
+ANSWER_DESCRIPTION = "the answer under review"
+REVIEW_FIELD = "review"
+
+# Best of N: the judge also sees a rubric (a trainable text).
+RUBRIC_FIELD = "rubric"
+RUBRIC_DESCRIPTION = "what a good answer is"
+DEFAULT_RUBRIC = "The best answer is correct, complete and answers exactly what was asked."
+
+# Critique: answers are checked against principles (a trainable constitution) and revised.
+CRITIC_ROLE = "a critic who checks answers against principles"
+CRITIC_INSTRUCTIONS = (
+    "Check whether the answer follows every principle. List each violation; if there is none, say 'no issues'."
+)
+PRINCIPLES_FIELD = "principles"
+PRINCIPLES_DESCRIPTION = "the principles every answer must follow"
+DEFAULT_PRINCIPLES = "Answer exactly what was asked. Be correct. Be concise."
+CRITIQUE_FIELD = "critique"
+CRITIQUE_DESCRIPTION = "the violations found, or 'no issues'"

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from ann.layers.base import Aggregator
+from ann.layers.best_of_n import BestOfN
+from ann.layers.critique import Critique
+from ann.layers.debate import Debate
 from ann.layers.judge import Judge
+from ann.layers.refine import Refine
 from ann.layers.single import Single
 from ann.layers.synthesize import Synthesize
 from ann.layers.vote import Vote
 
-AGGREGATORS: dict[str, type[Aggregator]] = {cls.name: cls for cls in (Single, Vote, Judge, Synthesize)}
+AGGREGATORS: dict[str, type[Aggregator]] = {
+    cls.name: cls for cls in (Single, Vote, Judge, Synthesize, Debate, Refine, BestOfN, Critique)
+}
 
 
 def aggregator_class(name: str) -> type[Aggregator] | None:

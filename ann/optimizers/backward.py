@@ -22,9 +22,11 @@ from ann.optimizers.prompts import (
     DEBUGGER_AGENT_OUTPUT,
     DEBUGGER_INSTRUCTIONS,
     DEBUGGER_ROLE,
+    DEBUGGER_TEXT_OUTPUT,
     DEBUGGER_UPSTREAM_CLAUSE,
     DEBUGGER_UPSTREAM_OUTPUT,
 )
+from ann.params import Param
 from ann.render import render
 from ann.trace import LayerRecord, Trace
 
@@ -54,6 +56,11 @@ async def _layer_gradients(
     outputs = [f"agent_{agent.name}" for agent in layer.agents] + ([UPSTREAM] if upstream else [])
     descriptions = {f"agent_{a.name}": render(DEBUGGER_AGENT_OUTPUT, agent=a.name) for a in layer.agents}
     descriptions[UPSTREAM] = DEBUGGER_UPSTREAM_OUTPUT
+    texts = _team_texts(layer)
+    outputs += [f"text_{name}" for name in texts]
+    descriptions.update(
+        {f"text_{n}": render(DEBUGGER_TEXT_OUTPUT, description=p.description) for n, p in texts.items()}
+    )
     values = {
         "task": graph.task.value or graph.name,
         "layer": describe_layer(layer),
@@ -74,7 +81,17 @@ async def _layer_gradients(
     if all(_says_nothing(text) for text in per_agent.values()):
         # The layer's output was wrong, so something must change: fall back to the feedback itself.
         per_agent = {agent.name: feedback for agent in layer.agents}
+    for name, param in texts.items():
+        if not _says_nothing(str(reply[f"text_{name}"])):
+            param.grads.append(str(reply[f"text_{name}"]))
     return per_agent, str(reply.get(UPSTREAM, "")) if upstream else ""
+
+
+def _team_texts(layer: Layer) -> dict[str, Param]:
+    """The team type's trainable texts (a rubric, a constitution) the debugger may critique."""
+    if layer.team_type is None:
+        return {}
+    return {n: p for n, p in layer.team_type.texts.items() if p.trainable and p.kind in ("instructions", "text")}
 
 
 async def backward(graph: Graph, run: Trace, critique: str, lm: ModelClient, trace: Trace) -> None:

@@ -9,7 +9,14 @@ from typing import Any
 
 from ann.graph import Graph
 from ann.layers.layer import Layer
-from ann.optimizers.prompts import AGENT_LINE, CANDIDATE_LINE, FIELD_LINE, LAYER_LINE, TRAJECTORY_LINE
+from ann.optimizers.prompts import (
+    AGENT_LINE,
+    CANDIDATE_LINE,
+    FIELD_LINE,
+    LAYER_LINE,
+    TEAM_TEXT_LINE,
+    TRAJECTORY_LINE,
+)
 from ann.render import render
 from ann.trace import Trace
 
@@ -53,7 +60,8 @@ def describe_layer(layer: Layer) -> str:
 
 
 def describe_team(layer: Layer) -> str:
-    return "\n".join(
+    """The team's agents, then the team type's own texts (a rubric, a constitution)."""
+    lines = [
         render(
             AGENT_LINE,
             name=agent.name,
@@ -61,7 +69,10 @@ def describe_team(layer: Layer) -> str:
             instructions=agent.instructions.value or "(none)",
         )
         for agent in layer.agents
-    )
+    ]
+    texts = layer.team_type.texts.items() if layer.team_type is not None else []
+    lines += [render(TEAM_TEXT_LINE, name=name, value=clip(param.value, 300)) for name, param in texts]
+    return "\n".join(lines)
 
 
 def describe_graph(graph: Graph) -> str:

@@ -23,6 +23,7 @@ DEBUGGER_INSTRUCTIONS = (
 )
 DEBUGGER_UPSTREAM_CLAUSE = ", and what the layer's inputs from earlier steps should have contained"
 DEBUGGER_AGENT_OUTPUT = "what agent '{agent}' should do differently, in one or two sentences"
+DEBUGGER_TEXT_OUTPUT = "how {description} should change, or 'nothing'"
 DEBUGGER_UPSTREAM_OUTPUT = "what the inputs from earlier steps should have contained, or 'nothing'"
 
 # --- combining a minibatch's feedback about one text ----------------------------------------------
@@ -53,6 +54,7 @@ KIND_RULES = {
 
 LAYER_LINE = "layer '{name}' ({aggregator}, {size} agent{plural}): reads {inputs}; writes {outputs}"
 AGENT_LINE = "agent '{name}': role: {role}; instructions: {instructions}"
+TEAM_TEXT_LINE = "{name}: {value}"
 FIELD_LINE = "{name}: {value}"
 TRAJECTORY_LINE = "{layer} wrote {outputs} ({decision})"
 CANDIDATE_LINE = "{number}. {outputs}"

@@ -107,3 +107,38 @@ def test_a_debugger_that_says_no_agent_should_change_passes_the_feedback_on(scri
     assert graph.layers["final"].agents[0].instructions.grads == ["The answer should be 'right'."]
     # "nothing" about the inputs stops the chain: upstream layers get no gradient.
     assert graph.layers["plan"].agents[0].instructions.grads == []
+
+
+def test_a_team_types_own_text_gets_a_gradient(scripted):
+    import json
+
+    from ann import Agent, Graph, Layer
+
+    def reply(messages):
+        system = messages[0]["content"]
+        if DEBUGGER in system:
+            assert '- "text_rubric": how the judge\'s rubric: what a good answer is should change' in system
+            assert "rubric: Prefer long answers." in messages[1]["content"]
+            return json.dumps({"agent_a": "Be exact.", "agent_b": "nothing", "text_rubric": "Prefer exact answers."})
+        if "strict judge" in system:
+            return "1"
+        if system.endswith("Reply with the answer."):
+            return "wrong"
+        return optimizer_script(lambda m: "{}")(messages)
+
+    client = scripted(reply)
+    layer = Layer("pick", [Agent("a"), Agent("b")], "best_of_n", inputs=["question"], outputs=["answer"],
+                  options={"rubric": "Prefer long answers."})  # fmt: skip
+    graph = Graph([layer], inputs=["question"], outputs=["answer"], lm=client)
+    loss = TextLoss(make_metric("exact_match"), graph=graph, lm=client)
+
+    async def go():
+        await loss.acall(
+            Example(inputs={"question": "q"}, expected={"answer": "right"}), await graph.acall(question="q")
+        )
+        await loss.abackward()
+
+    asyncio.run(go())
+    params = dict(graph.named_parameters())
+    assert params["pick.best_of_n.rubric"].grads == ["Prefer exact answers."]
+    assert params["pick.a.instructions"].grads == ["Be exact."] and params["pick.b.instructions"].grads == []
