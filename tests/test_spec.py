@@ -68,3 +68,18 @@ def test_bad_specs_give_one_line_naming_file_and_field(tmp_path, text, message):
 def test_missing_spec_file(tmp_path):
     with pytest.raises(ConfigError, match="nope.yaml: cannot read spec"):
         load_spec(tmp_path / "nope.yaml")
+
+
+def test_the_readme_team_type_examples_build():
+    import re
+
+    import yaml
+
+    readme = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "aggregator: debate" in b)
+    for layer in yaml.safe_load(block):
+        spec = {"name": "t", "inputs": layer["inputs"], "outputs": layer["outputs"], "graph": {"layers": [layer]}}
+        from ann.spec import Spec
+
+        graph = graph_from_spec(Spec.model_validate(spec))
+        assert graph.layers[layer["name"]].aggregator.value == layer["aggregator"]

@@ -14,6 +14,7 @@ from rich.markup import escape
 from ann.cli import compile as compile_command
 from ann.cli import eval as eval_command
 from ann.cli import run as run_command
+from ann.cli import show as show_command
 from ann.cli.common import model_flags
 from ann.errors import AnnError, ConfigError
 
@@ -29,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     run_command.add_parser(commands, parents)
     eval_command.add_parser(commands, parents)
     compile_command.add_parser(commands, parents)
+    show_command.add_parser(commands, parents)
     return root
 
 

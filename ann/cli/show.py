@@ -1,0 +1,61 @@
+"""`ann show SPEC|BUNDLE`: the graph as a tree — layers, team types, agents and their params."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.markup import escape
+from rich.tree import Tree
+
+from ann.bundle import load_bundle, spec_from_graph
+from ann.cli.common import open_graph
+from ann.graph import Graph
+
+
+def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("show", parents=parents, help="print a spec's or bundle's graph as a tree")
+    parser.add_argument("spec", help="a YAML spec or a bundle .json")
+    parser.set_defaults(handler=run_show)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def graph_tree(graph: Graph) -> Tree:
+    tree = Tree(f"[bold]{escape(graph.name)}[/bold] — inputs {graph.inputs} → outputs {graph.outputs}")
+    for name in graph.order:
+        layer = graph.layers[name]
+        options = f" {escape(json.dumps(layer.options))}" if layer.options else ""
+        samples = f", {layer.samples} samples each" if layer.samples > 1 else ""
+        branch = tree.add(
+            f"[bold]{escape(name)}[/bold] [cyan]{layer.aggregator.value}[/cyan]{options} — "
+            f"reads {layer.inputs}, writes {layer.outputs}{samples}"
+        )
+        for agent in layer.agents:
+            node = branch.add(f"agent [green]{escape(agent.name)}[/green]: {_short(agent.role.value) or '(no role)'}")
+            if agent.instructions.value:
+                node.add(f"instructions: {_short(agent.instructions.value)}")
+            demos = agent.demo_examples()
+            if demos:
+                node.add(f"{len(demos)} demos")
+        if layer.team_type is not None:
+            for text_name, param in layer.team_type.texts.items():
+                branch.add(f"{text_name}: {_short(param.value)}")
+    return tree
+
+
+def run_show(args: argparse.Namespace, console: Console) -> int:
+    spec, graph = open_graph(args)
+    if args.json:
+        console.print_json(spec_from_graph(graph, base=spec).model_dump_json())
+        return 0
+    console.print(graph_tree(graph))
+    if str(args.spec).endswith(".json"):
+        bundle = load_bundle(args.spec)
+        if bundle.scores.best is not None:
+            console.print(f"validation {bundle.scores.baseline:.3f} → {bundle.scores.best:.3f}")
+    return 0

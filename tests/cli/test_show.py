@@ -1,0 +1,30 @@
+import json
+from pathlib import Path
+
+from ann.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_show_prints_the_tree(capsys):
+    assert main(["show", str(ROOT / "examples/arithmetic/spec.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "solve vote" in out and "agent checker: a careful checker" in out
+    assert out.index("extract single") < out.index("solve vote")
+
+
+def test_show_json_and_bundles(capsys, tmp_path):
+    import ann
+
+    graph = ann.graph_from_spec(ann.load_spec(ROOT / "examples/tickets/spec.yaml"))
+    graph.layers["route"].agents[0].instructions.value = "Route by topic."
+    graph.save(tmp_path / "b.json")
+    assert main(["show", str(tmp_path / "b.json"), "--json"]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    assert spec["graph"]["layers"][0]["agents"][0]["instructions"] == "Route by topic."
+
+
+def test_show_of_a_bad_file_is_one_line(capsys, tmp_path):
+    (tmp_path / "x.json").write_text("{}")
+    assert main(["show", str(tmp_path / "x.json")]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
