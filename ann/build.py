@@ -16,8 +16,11 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
     """Build the graph a spec describes.
 
     Raises:
-        ConfigError: The graph is invalid; the message names the spec file and the layer.
+        ConfigError: The spec has no graph, or the graph is invalid; the message names the spec
+            file and the layer.
     """
+    if spec.graph is None:
+        raise ConfigError(f"{source}: the spec has no graph; plan one with `ann plan` or `ann compile --plan`")
     try:
         layers = [
             Layer(

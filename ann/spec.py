@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ann.errors import ConfigError
+from ann.io import atomic_write_text
 
 
 class _Strict(BaseModel):
@@ -80,7 +81,10 @@ class TrainSpec(_Strict):
 
 
 class Spec(_Strict):
-    """A whole task: what goes in, what comes out, how it is scored, and the graph that does it."""
+    """A whole task: what goes in, what comes out, how it is scored, and the graph that does it.
+
+    With no ``graph``, `ann plan` or `ann compile` has a planner model propose one.
+    """
 
     name: str
     description: str = ""
@@ -91,7 +95,7 @@ class Spec(_Strict):
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
     freeze: list[str] = Field(default_factory=list)
-    graph: GraphSpec
+    graph: GraphSpec | None = None
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -154,3 +158,9 @@ def load_spec(path: str | Path) -> Spec:
         return Spec.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {_describe(exc)}") from exc
+
+
+def save_spec(spec: Spec, path: str | Path) -> None:
+    """Write a spec as YAML (defaults left out), atomically."""
+    text = yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False, width=100)
+    atomic_write_text(Path(path), text)

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from ann.cli import compile as compile_command
 from ann.cli import eval as eval_command
+from ann.cli import plan as plan_command
 from ann.cli import run as run_command
 from ann.cli import show as show_command
 from ann.cli.common import model_flags
@@ -31,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     eval_command.add_parser(commands, parents)
     compile_command.add_parser(commands, parents)
     show_command.add_parser(commands, parents)
+    plan_command.add_parser(commands, parents)
     return root
 
 

@@ -13,17 +13,22 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ann.build import graph_from_spec
 from ann.bundle import Scores, make_bundle, save_bundle
-from ann.cli.common import open_dataset, open_graph, open_model
+from ann.cli.common import open_dataset, open_graph, open_model, open_spec
 from ann.cli.eval import spec_metric
+from ann.cli.plan import add_plan_flags, planned_spec
+from ann.cli.show import graph_tree
 from ann.errors import ConfigError
 from ann.lm import ModelClient
 from ann.optimizers import ANNOptimizer, StepRecord, TrainingRun
+from ann.optimizers.planner import PlanError, fallback_plan
 from ann.report import write_history, write_report
-from ann.spec import TrainSpec
+from ann.spec import Spec, TrainSpec, load_spec, save_spec
 
 SETTINGS = (
     "epochs", "batch_size", "patience", "momentum", "candidates", "demos", "max_calls", "max_cost", "max_time",
@@ -47,6 +52,10 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     parser.add_argument("--max-time", type=float, help="stop after this many seconds")
     parser.add_argument("--optimizer-model", help="LiteLLM model for the optimizer (default: the forward model)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    parser.add_argument(
+        "--plan", action="store_true", help="have the planner propose the graph (also when the spec has none)"
+    )
+    add_plan_flags(parser)
     parser.set_defaults(handler=run_compile)
 
 
@@ -114,7 +123,9 @@ class LiveView:
 
 
 def run_compile(args: argparse.Namespace, console: Console) -> int:
-    spec, graph = open_graph(args)
+    spec, path = open_spec(args)
+    if spec.graph is not None and not args.plan:
+        spec, graph = open_graph(args)
     chosen = settings(args, spec.train)
     train = open_dataset(args.train, spec.inputs)
     val = open_dataset(args.val, spec.inputs)
@@ -125,6 +136,9 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     if checkpoint.exists() and not args.resume:
         raise ConfigError(f"{args.out} already holds a run; pass --resume to continue it or choose another --out")
     forward = open_model(args, spec)
+    if spec.graph is None or args.plan:
+        spec = _plan(args, spec, train, console)
+        graph = graph_from_spec(spec, source=path)
     graph.lm = forward
     optimizer_model = args.optimizer_model or spec.train.optimizer_model
     optimizer_lm = open_model(args, spec, model=optimizer_model, max_tokens=spec.train.optimizer_max_tokens)
@@ -163,6 +177,22 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
             soft_wrap=True,  # paths stay whole, to copy
         )
     return 0
+
+
+def _plan(args: argparse.Namespace, spec: Spec, train: list, console: Console) -> Spec:
+    """The planned spec, kept in the run directory so that --resume trains the same graph."""
+    plan_file = args.out / "plan.yaml"
+    if args.resume and plan_file.exists():
+        return load_spec(plan_file)
+    try:
+        planned = asyncio.run(planned_spec(args, spec, train))
+    except PlanError as exc:
+        console.print(f"[yellow]{escape(str(exc))}[/yellow]; starting from a one-agent graph instead")
+        planned = fallback_plan(spec)
+    save_spec(planned, plan_file)
+    if not args.json:
+        console.print(graph_tree(graph_from_spec(planned)))
+    return planned
 
 
 def _write_outputs(

@@ -61,3 +61,26 @@ CANDIDATE_LINE = "{number}. {outputs}"
 FEEDBACK_ITEM = "- {text}"
 PAST_UPDATE = "tried: {value!r} -> validation {before:.3f} to {after:.3f} ({verdict})"
 NO_PAST_UPDATES = "(none yet)"
+
+# --- dynamic decomposition: the planner proposes the layers ------------------------------------
+
+PLANNER_SYSTEM = (
+    "You design a team of AI agents for a task. Split the task into one to {max_layers} steps (layers). "
+    "Each layer reads fields (the task's inputs or earlier layers' outputs) and writes new fields; the last "
+    "layer writes the task's outputs. Give each layer a team of one to {max_agents} agents, each with a role "
+    "and instructions, and a team type:\n{team_types}\n"
+    "Field and agent names are lowercase words joined by '_'. Reply with a JSON object holding 'layers'."
+)
+PLANNER_TEAM_TYPE = "- {name}: {summary}"
+PLANNER_USER = "Task: {task}\n\nInputs:\n{inputs}\n\nOutputs:\n{outputs}\n\nExamples:\n{examples}"
+PLANNER_RETRY = "That plan was invalid: {error}. Reply with a corrected plan."
+TEAM_TYPE_SUMMARIES = {
+    "single": "one agent answers",
+    "vote": "several agents answer and the majority wins",
+    "judge": "several agents answer and a judge picks the best",
+    "synthesize": "several agents answer and their answers are merged",
+    "debate": "several agents answer, see each other's answers and revise, then vote",
+    "refine": "several agents answer; on disagreement a reviewer and a refiner fix the answer",
+    "best_of_n": "several candidates are graded by a rubric",
+    "critique": "one agent answers and revises it against principles",
+}

@@ -1,0 +1,47 @@
+"""`ann plan SPEC --train F`: have the planner model propose a graph; print it, optionally save it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from rich.console import Console
+
+from ann.build import graph_from_spec
+from ann.cli.common import open_dataset, open_model, open_spec
+from ann.cli.show import graph_tree
+from ann.optimizers.planner import plan_graph
+from ann.spec import Spec, save_spec
+
+
+def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("plan", parents=parents, help="propose a graph for a spec's task")
+    parser.add_argument("spec", help="the YAML spec (its graph, if any, is replaced)")
+    parser.add_argument("--train", help="training examples shown to the planner (JSONL or CSV)")
+    parser.add_argument("--write", type=Path, help="write the spec with the planned graph to this YAML file")
+    add_plan_flags(parser)
+    parser.set_defaults(handler=run_plan)
+
+
+def add_plan_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-layers", type=int, default=3, help="most layers the planner may propose (default 3)")
+    parser.add_argument("--max-agents", type=int, default=3, help="most agents per layer (default 3)")
+
+
+async def planned_spec(args: argparse.Namespace, spec: Spec, train: list) -> Spec:
+    """The spec with a graph from the planner (the optimizer model, or the forward model)."""
+    planner = open_model(args, spec, model=getattr(args, "optimizer_model", None) or spec.train.optimizer_model,
+                         max_tokens=1024)  # fmt: skip
+    return await plan_graph(spec, train, planner, max_layers=args.max_layers, max_agents=args.max_agents)
+
+
+def run_plan(args: argparse.Namespace, console: Console) -> int:
+    spec, _ = open_spec(args)
+    train = open_dataset(args.train, spec.inputs) if args.train else []
+    planned = asyncio.run(planned_spec(args, spec, train))
+    console.print(graph_tree(graph_from_spec(planned)))
+    if args.write:
+        save_spec(planned, args.write)
+        console.print(f"wrote {args.write}")
+    return 0
