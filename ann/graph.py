@@ -130,6 +130,12 @@ class Graph:
     def parameters(self) -> list[Param]:
         return [param for _, param in self.named_parameters()]
 
+    def replace_structure(self, other: Graph) -> None:
+        """Take ``other``'s layers (a structural edit that was kept); inputs, outputs and task stay."""
+        if other.inputs != self.inputs or other.outputs != self.outputs:
+            raise GraphError("a structural edit may not change the graph's inputs or outputs")
+        self.layers, self.dag, self.order = other.layers, other.dag, other.order
+
     def freeze(self, *patterns: str) -> list[str]:
         """Make params matching any pattern (``solve.*.role``, ``*.instructions``) untrainable.
 

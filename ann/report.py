@@ -53,6 +53,17 @@ def _row(record: StepRecord) -> str:
     return f"| {record.step} | {record.epoch + 1} | {record.train_score:.3f} | {val} | {verdict} | {changed} |"
 
 
+def _structure_section(run: TrainingRun) -> list[str]:
+    edits = [r for r in run.history if r.note.startswith("structure:") and r.val_score is not None]
+    if not edits:
+        return []
+    lines = ["## Structural edits", "", "| step | edit | validation | verdict |", "| ---: | --- | ---: | --- |"]
+    for r in edits:
+        verdict = "kept" if r.accepted else "reverted"
+        lines.append(f"| {r.step} | {r.note.removeprefix('structure: ')} | {r.val_score:.3f} | {verdict} |")
+    return [*lines, ""]
+
+
 def write_report(
     run: TrainingRun, before: dict[str, str], after: dict[str, str], path: Path, *, title: str, model: str
 ) -> None:
@@ -76,6 +87,7 @@ def write_report(
         "| ---: | ---: | ---: | ---: | --- | --- |",
         *(_row(r) for r in run.history),
         "",
+        *_structure_section(run),
         "## Params",
         "",
     ]

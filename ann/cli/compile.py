@@ -31,7 +31,8 @@ from ann.report import write_history, write_report
 from ann.spec import Spec, TrainSpec, load_spec, save_spec
 
 SETTINGS = (
-    "epochs", "batch_size", "patience", "momentum", "candidates", "demos", "max_calls", "max_cost", "max_time",
+    "epochs", "batch_size", "patience", "momentum", "candidates", "demos", "structure", "max_agents",
+    "max_calls", "max_cost", "max_time",
 )  # fmt: skip
 
 
@@ -47,6 +48,8 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     parser.add_argument("--momentum", type=int, help="past updates shown to the rewriter (spec, else 2)")
     parser.add_argument("--candidates", type=int, help="proposals per step, screened on the minibatch (spec, else 1)")
     parser.add_argument("--demos", type=int, help="also try up to N worked examples per agent from solved runs")
+    parser.add_argument("--structure", action=argparse.BooleanOptionalAction, default=None,
+                        help="also try structural edits: swap a team type, add or remove an agent")  # fmt: skip
     parser.add_argument("--max-calls", type=int, help="stop after this many model calls")
     parser.add_argument("--max-cost", type=float, help="stop after this many US dollars")
     parser.add_argument("--max-time", type=float, help="stop after this many seconds")

@@ -26,14 +26,14 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
 
 def add_plan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-layers", type=int, default=3, help="most layers the planner may propose (default 3)")
-    parser.add_argument("--max-agents", type=int, default=3, help="most agents per layer (default 3)")
+    parser.add_argument("--max-agents", type=int, help="most agents per layer (plans: 3; structural edits: 4)")
 
 
 async def planned_spec(args: argparse.Namespace, spec: Spec, train: list) -> Spec:
     """The spec with a graph from the planner (the optimizer model, or the forward model)."""
     planner = open_model(args, spec, model=getattr(args, "optimizer_model", None) or spec.train.optimizer_model,
                          max_tokens=1024)  # fmt: skip
-    return await plan_graph(spec, train, planner, max_layers=args.max_layers, max_agents=args.max_agents)
+    return await plan_graph(spec, train, planner, max_layers=args.max_layers, max_agents=args.max_agents or 3)
 
 
 def run_plan(args: argparse.Namespace, console: Console) -> int:

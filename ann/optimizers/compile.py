@@ -9,26 +9,32 @@ After every step an atomic checkpoint is written, so an interrupted run resumes 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ann.build import graph_from_spec
+from ann.bundle import spec_from_graph
 from ann.datasets.example import Example
 from ann.datasets.fingerprint import dataset_hash
-from ann.errors import BudgetExceeded
+from ann.errors import BudgetExceeded, GraphError
 from ann.evaluate import Metric, aevaluate
 from ann.graph import Graph
 from ann.lm import ModelClient
 from ann.optimizers.budget import Budget
 from ann.optimizers.checkpoint import load_checkpoint, save_checkpoint
 from ann.optimizers.demos import DemoPool
+from ann.optimizers.describe import describe_layer
 from ann.optimizers.history import StepRecord
 from ann.optimizers.loss import TextLoss
+from ann.optimizers.structure import apply_edit, calls_per_example, describe_edit, propose_edit
 from ann.optimizers.tgd import Proposal, TextualGradientDescent
 from ann.params import HistoryEntry
-from ann.trace import Usage
+from ann.spec import GraphSpec
+from ann.trace import Trace, Usage
 
 Event = Callable[[str, dict[str, Any]], None]
 
@@ -68,6 +74,10 @@ class ANNOptimizer:
         checkpoint: Where to write the checkpoint after every step (None: no checkpoints).
         demos: After each step, also try up to this many worked examples per agent, taken from
             the agent's own calls in solved training runs (0: never).
+        structure: After each step with failures, also try one structural edit (swap a team
+            type, add or remove an agent) proposed from the critiques.
+        max_agents: Most agents a structural edit may leave in a layer; an edit may also not
+            more than double the graph's model calls per example.
         on_event: ``fn(kind, info)`` for progress displays (kinds: baseline, phase, step, stop).
 
     Example:
@@ -91,6 +101,8 @@ class ANNOptimizer:
         seed: int = 0,
         checkpoint: str | Path | None = None,
         demos: int = 0,
+        structure: bool = False,
+        max_agents: int = 4,
         on_event: Event | None = None,
     ) -> None:
         for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
@@ -110,6 +122,10 @@ class ANNOptimizer:
             raise ValueError(f"demos must be >= 0, got {demos}")
         self.demos = demos
         self.pool = DemoPool()
+        self.structure = structure
+        self.max_agents = max_agents
+        self.critiques: list[str] = []
+        self.trace = Trace(example_id="structure")
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.on_event = on_event or (lambda kind, info: None)
         self.last_run: TrainingRun | None = None
@@ -143,11 +159,8 @@ class ANNOptimizer:
         data = {"train": dataset_hash(trainset), "val": dataset_hash(valset)}
         fingerprint = {**data, "seed": self.seed, "batch_size": self.batch_size}
         loss = TextLoss(metric, graph=graph, lm=opt_lm)
-        opt = TextualGradientDescent(
-            [(n, p) for n, p in graph.named_parameters() if p.trainable] or graph.named_parameters(),
-            lm=opt_lm, momentum=self.momentum, candidates=self.candidates, max_words=self.max_words,
-            task=graph.task.value,
-        )  # fmt: skip
+        opt = self._optimizer(graph, opt_lm)
+        call_cap = max(2 * calls_per_example(graph), calls_per_example(graph) + 3)
         avoid = [str(value) for example in trainset for value in example.inputs.values()]
         params = dict(graph.named_parameters())
 
@@ -155,6 +168,11 @@ class ANNOptimizer:
             if self.checkpoint is None:
                 raise ValueError("resume needs a checkpoint path")
             saved = load_checkpoint(self.checkpoint, fingerprint)
+            if saved.get("structure") and saved["structure"] != _structure(graph):
+                graph.replace_structure(_rebuild(graph, saved["structure"]))
+                opt = self._optimizer(graph, opt_lm)
+                params = dict(graph.named_parameters())
+                call_cap = max(call_cap, calls_per_example(graph))
             graph.load_state_dict(saved["best_state"])
             opt.load_state_dict(saved["optimizer"])
             self.pool.load_state_dict(saved.get("demo_pool", {}))
@@ -183,7 +201,7 @@ class ANNOptimizer:
             position, bad_steps = {"epoch": 0, "batch": 0}, 0
             self.on_event("baseline", {"score": baseline})
 
-        best = {"state": graph.state_dict()}
+        best: dict[str, Any] = {"state": graph.state_dict(), "structure": _structure(graph)}
 
         def save(epoch: int, batch: int) -> None:
             if self.checkpoint is None:
@@ -192,6 +210,7 @@ class ANNOptimizer:
             save_checkpoint(self.checkpoint, {
                 "fingerprint": fingerprint, "position": {"epoch": epoch, "batch": batch}, "bad_steps": bad_steps,
                 "baseline_score": run.baseline_score, "best_score": run.best_score, "best_state": best["state"],
+                "structure": best["structure"],
                 "optimizer": opt.state_dict(), "history": [r.to_dict() for r in run.history],
                 "param_history": {n: [e.__dict__ for e in p.history] for n, p in params.items()},
                 "spent": spent.__dict__, "seconds": budget.elapsed(), "demo_pool": self.pool.state_dict(),
@@ -210,16 +229,27 @@ class ANNOptimizer:
                     records = [await self._step(graph, batches[index], valset, metric, loss, opt, run, budget, avoid)]
                     if self.demos:
                         records.append(await self._demo_step(graph, valset, metric, opt, run, budget))
+                    if self.structure:
+                        record, edited = await self._structure_step(
+                            graph, valset, metric, opt_lm, run, budget, call_cap
+                        )
+                        records.append(record)
+                        if edited is not None:
+                            graph.replace_structure(edited)
+                            opt = self._optimizer(graph, opt_lm, old=opt)
+                            params = dict(graph.named_parameters())
                     for record in records:
                         record.epoch, record.batch = epoch, index
                         if record.accepted:
                             run.best_score = record.val_score or run.best_score
                             best["state"] = graph.state_dict()
+                            best["structure"] = _structure(graph)
                             bad_steps = 0
                             for change in record.changes:
-                                params[change["param"]].history.append(
-                                    HistoryEntry(change["new"], run.best_score, record.step)
-                                )
+                                if change["param"] in params:
+                                    params[change["param"]].history.append(
+                                        HistoryEntry(change["new"], run.best_score, record.step)
+                                    )
                         elif record.val_score is not None or record.note.startswith("no valid"):
                             bad_steps += 1
                         record.best_score = run.best_score
@@ -246,6 +276,51 @@ class ANNOptimizer:
         self.on_event("stop", {"reason": run.stopped, "run": run})
         return graph
 
+    def _optimizer(
+        self, graph: Graph, lm: ModelClient, old: TextualGradientDescent | None = None
+    ) -> TextualGradientDescent:
+        """A fresh TGD over the graph's trainable params, keeping ``old``'s memory of params that remain."""
+        opt = TextualGradientDescent(
+            [(n, p) for n, p in graph.named_parameters() if p.trainable] or graph.named_parameters(),
+            lm=lm, momentum=self.momentum, candidates=self.candidates, max_words=self.max_words,
+            task=graph.task.value,
+        )  # fmt: skip
+        if old is not None:
+            names = {name for name, _, _ in opt.named_params()}
+            opt.state = {name: state for name, state in old.state.items() if name in names}
+        return opt
+
+    async def _structure_step(
+        self, graph: Graph, valset: Sequence[Example], metric: Metric, lm: ModelClient, run: TrainingRun,
+        budget: Budget, call_cap: int,
+    ) -> tuple[StepRecord, Graph | None]:  # fmt: skip
+        """Propose one structural edit from the last critiques; the edited graph if validation rose."""
+        step = len(run.history) + 2 + (1 if self.demos else 0)
+        record = StepRecord(step, 0, 0, 0.0, None, run.best_score, False, note="structure")
+        if not self.critiques:
+            record.note = "structure: minibatch solved, nothing to fix"
+            return record, None
+        budget.check()
+        self.on_event("phase", {"phase": f"step {step}: structural edit"})
+        edit = await propose_edit(graph, self.critiques, lm, self.trace, max_agents=self.max_agents, sample=step)
+        if edit is None:
+            record.note = "structure: no usable edit proposed"
+            return record, None
+        try:
+            candidate = apply_edit(graph, edit, max_agents=self.max_agents, max_calls=call_cap)
+        except GraphError as exc:
+            record.note = f"structure: rejected edit ({exc})"
+            record.rejected = [{"param": "structure", "reason": str(exc)}]
+            return record, None
+        budget.check()
+        val = (await aevaluate(candidate, valset, metric)).score
+        record.val_score, record.accepted = val, val > run.best_score
+        record.note = f"structure: {describe_edit(edit)}"
+        before = json.dumps([describe_layer(graph.layers[n]) for n in graph.order])
+        after = json.dumps([describe_layer(candidate.layers[n]) for n in candidate.order])
+        record.changes = [{"param": "structure", "old": before, "new": after, "gradient": edit.reason}]
+        return record, candidate if record.accepted else None
+
     async def _step(
         self,
         graph: Graph,
@@ -265,6 +340,7 @@ class ANNOptimizer:
         train_score = loss.score
         if self.demos:
             self.pool.add(item for item in loss.items if item.critique is None and item.result.error is None)
+        self.critiques = [item.critique for item in loss.items if item.critique]
         self.on_event("phase", {"phase": f"step {step}: backward"})
         await loss.abackward()
         record = StepRecord(step, 0, 0, train_score, None, run.best_score, False)
@@ -334,6 +410,17 @@ class ANNOptimizer:
             scores.append((await aevaluate(graph, batch, metric)).score)
             opt.revert(proposal)
         return proposals[scores.index(max(scores))], scores
+
+
+def _structure(graph: Graph) -> list[dict[str, Any]]:
+    """The graph's layers as JSON-ready spec dicts (what a checkpoint needs to rebuild its shape)."""
+    spec = spec_from_graph(graph)
+    return [layer.model_dump(mode="json") for layer in (spec.graph.layers if spec.graph else [])]
+
+
+def _rebuild(graph: Graph, layers: list[dict[str, Any]]) -> Graph:
+    spec = spec_from_graph(graph)
+    return graph_from_spec(spec.model_copy(update={"graph": GraphSpec.model_validate({"layers": layers})}), lm=graph.lm)
 
 
 def _changes(proposal: Proposal) -> list[dict[str, str]]:
