@@ -74,13 +74,14 @@ class Layer:
             raise GraphError(f"layer '{self.name}': no outputs; name at least one output field")
         for field in [*self.inputs, *self.outputs]:
             check_name(f"layer '{self.name}' field", field)
-        cls = type(self.make_aggregator())
+        team_type = self.make_aggregator()  # the instance: a router's limits depend on its options
         size = len(self.agents) * self.samples
-        if size < cls.min_agents or (cls.max_agents is not None and len(self.agents) > cls.max_agents):
-            most = "" if cls.max_agents is None else f" and at most {cls.max_agents}"
+        low, high = team_type.min_agents, team_type.max_agents
+        if size < low or (high is not None and len(self.agents) > high):
+            most = "" if high is None else f" and at most {high}"
             raise GraphError(
-                f"layer '{self.name}': aggregator '{cls.name}' does not take {len(self.agents)} agents "
-                f"(it needs at least {cls.min_agents}{most})"
+                f"layer '{self.name}': aggregator '{team_type.name}' does not take {len(self.agents)} agents "
+                f"(it needs at least {low}{most})"
             )
 
     def _aggregator_class(self) -> type[Aggregator]:

@@ -55,3 +55,13 @@ PRINCIPLES_DESCRIPTION = "the principles every answer must follow"
 DEFAULT_PRINCIPLES = "Answer exactly what was asked. Be correct. Be concise."
 CRITIQUE_FIELD = "critique"
 CRITIQUE_DESCRIPTION = "the violations found, or 'no issues'"
+
+# Route: a cheap router picks the team type per input, by a trainable routing instruction.
+ROUTER_ROLE = "a dispatcher who picks how a team should work on an input"
+DEFAULT_ROUTING = "Pick 'single' for easy inputs and a team effort for hard ones."
+ROUTING_FIELD = "routing_rule"
+ROUTING_DESCRIPTION = "how to choose"
+TEAMS_FIELD = "team_types"
+TEAMS_DESCRIPTION = "the ways the team can work"
+TEAM_FIELD = "team_type"
+TEAM_DESCRIPTION = "the chosen way of working"

@@ -8,12 +8,13 @@ from ann.layers.critique import Critique
 from ann.layers.debate import Debate
 from ann.layers.judge import Judge
 from ann.layers.refine import Refine
+from ann.layers.route import Route
 from ann.layers.single import Single
 from ann.layers.synthesize import Synthesize
 from ann.layers.vote import Vote
 
 AGGREGATORS: dict[str, type[Aggregator]] = {
-    cls.name: cls for cls in (Single, Vote, Judge, Synthesize, Debate, Refine, BestOfN, Critique)
+    cls.name: cls for cls in (Single, Vote, Judge, Synthesize, Debate, Refine, BestOfN, Critique, Route)
 }
 
 

@@ -10,6 +10,7 @@ class Single(Aggregator):
     max_agents = 1
 
     async def run(self, team: TeamRun) -> LayerOutcome:
-        candidates = await team.answer_all()
+        # The first agent alone (a router may choose 'single' for a larger team).
+        candidates = [await team.answer(team.layer.agents[0])]
         chosen = usable(candidates, team.layer.name)[0]
         return LayerOutcome(outputs=dict(chosen.outputs or {}), candidates=candidates, decision="single agent")

@@ -121,3 +121,40 @@ def test_team_type_options_and_sizes_are_checked():
         Layer("s", [Agent("a")], "debate", inputs=["q"], outputs=["x"])
     with pytest.raises(GraphError, match="refine: threshold must be a number"):
         Layer("s", [Agent("a")], "refine", inputs=["q"], outputs=["x"], options={"threshold": "high"})
+
+
+def route_reply(choice):
+    def reply(messages):
+        if "dispatcher" in messages[0]["content"]:
+            return json.dumps({"team_type": choice}) if choice else "??"
+        return ["5", "6", "6"][solver_index(messages)]
+
+    return reply
+
+
+@pytest.mark.parametrize(("choice", "answer", "calls"), [("vote", "6", 4), ("single", "5", 2), (None, "6", 4)])
+def test_route_picks_a_team_type_per_input(scripted, choice, answer, calls):
+    g = graph(scripted(route_reply(choice), schema_style="llamacpp"), "route", teams=["vote", "single"])
+    result = g(q="?")
+    assert result.outputs["answer"] == answer and len(result.trace.calls) == calls
+    routed = choice or "vote"
+    assert result.trace.layers[0].decision.startswith(f"routed to {routed} (")
+    router = result.trace.calls[0]
+    assert (
+        router.purpose == "route" and "Routing rule:\nPick 'single' for easy inputs" in router.messages[-1]["content"]
+    )
+    assert "solve.route.rule" in dict(g.named_parameters())
+
+
+def test_route_reply_is_constrained_to_its_team_types(scripted):
+    client = scripted(route_reply("vote"), schema_style="llamacpp")
+    graph(client, "route", teams=["vote", "judge"])(q="?")
+    schema = client.dspy_lm.requests[0]["response_format"]["schema"]
+    assert schema["properties"]["team_type"]["enum"] == ["vote", "judge"]
+
+
+def test_route_options_are_checked():
+    with pytest.raises(GraphError, match="route: teams must list two or more team types"):
+        Layer("s", [Agent("a")], "route", inputs=["q"], outputs=["x"], options={"teams": ["vote", "nope"]})
+    with pytest.raises(GraphError, match="aggregator 'route' does not take 1 agents"):
+        Layer("s", [Agent("a")], "route", inputs=["q"], outputs=["x"], options={"teams": ["single", "debate"]})
