@@ -44,3 +44,37 @@ def test_eval_of_a_spec_without_a_graph_says_to_plan(tmp_path, capsys):
     (tmp_path / "d.jsonl").write_text('{"ticket": "x", "category": "billing"}\n')
     assert main(["eval", str(tmp_path / "spec.yaml"), "--data", str(tmp_path / "d.jsonl")]) == 2
     assert "has no graph; plan one with `ann plan`" in capsys.readouterr().err
+
+
+def test_compile_without_a_graph_plans_trains_and_reports_structural_edits(tmp_path, capsys):
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    rows = "".join(json.dumps({"ticket": f"t{i}", "category": "billing"}) + "\n" for i in range(2))
+    (tmp_path / "train.jsonl").write_text(rows)
+    (tmp_path / "val.jsonl").write_text(rows)
+
+    def reply(request):
+        system = request["messages"][0]["content"]
+        if "design a team of AI agents" in system:
+            return json.dumps(PLAN)
+        if "improve the structure" in system:
+            edit = {"op": "add_agent", "layer": "route", "name": "expert", "role": "a billing expert", "reason": "r"}
+            return json.dumps({"edit": edit})
+        if "demanding reviewer" in system:
+            return json.dumps({"critique": "It should be billing."})
+        if "debugs teams" in system:
+            return json.dumps({"agent_router": "Answer billing."})
+        if "expert prompt engineer" in system:
+            return json.dumps({"new_text": ""})
+        return "shipping"
+
+    out = tmp_path / "run"
+    with OpenAIServer(reply=reply) as server:
+        code = main(["compile", str(tmp_path / "spec.yaml"), "--train", str(tmp_path / "train.jsonl"),
+                     "--val", str(tmp_path / "val.jsonl"), "--out", str(out), "--epochs", "1", "--batch-size", "2",
+                     "--structure", "--model", "openai/x", "--api-base", server.base_url, "--no-cache",
+                     "--retries", "0", "--json"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert load_spec(out / "plan.yaml").graph.layers[0].name == "route"
+    report = (out / "report.md").read_text()
+    assert "## Structural edits" in report
+    assert "| layer 'route': add agent 'expert' (a billing expert) | 0.000 | reverted |" in report
