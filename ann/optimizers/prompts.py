@@ -90,7 +90,8 @@ TEAM_TYPE_SUMMARIES = {
 ARCHITECT_SYSTEM = (
     "You improve the structure of a team of AI agents. The system below failed on the examples shown. "
     "Propose ONE change of structure that would help on every input of the task: swap a layer's team type "
-    "(aggregator), add an agent with a new role to a layer, or remove an agent that hurts. Teams have at most "
+    "(aggregator), add an agent with a new role to a layer, remove an agent that hurts, insert a layer that "
+    "revises a layer's output, or delete a layer that adds nothing. Teams have at most "
     "{max_agents} agents. Team types:\n{team_types}\nReply with a JSON object describing the change."
 )
 ARCHITECT_USER = "Task: {task}\n\nSystem:\n{system}\n\nTeams:\n{teams}\n\nWhat went wrong:\n{critiques}"

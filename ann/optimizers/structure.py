@@ -24,7 +24,7 @@ from ann.lm import ModelClient, json_response_format
 from ann.optimizers.describe import clip, describe_graph, describe_team
 from ann.optimizers.prompts import ARCHITECT_SYSTEM, ARCHITECT_USER, PLANNER_TEAM_TYPE, TEAM_TYPE_SUMMARIES
 from ann.render import render
-from ann.spec import AgentSpec
+from ann.spec import AgentSpec, GraphSpec, LayerSpec
 from ann.trace import Trace
 
 # Model calls one layer makes per example besides its agents' answers, by team type.
@@ -54,18 +54,40 @@ class RemoveAgent(_Edit):
     agent: str
 
 
-Edit = Annotated[SwapAggregator | AddAgent | RemoveAgent, Field(discriminator="op")]
+class InsertLayer(_Edit):
+    """A one-agent refinement layer after ``layer``: that layer's outputs become drafts
+    (``<field>_draft``) which the new layer reads, with the same inputs, to write the outputs."""
+
+    op: Literal["insert_layer"] = "insert_layer"
+    name: str
+    role: str
+    instructions: str = ""
+
+
+class DeleteLayer(_Edit):
+    """Remove ``layer``; the layer that made its input (its ``<output>_draft``, or its only
+    layer-made input) now writes its output."""
+
+    op: Literal["delete_layer"] = "delete_layer"
+
+
+AnyEdit = SwapAggregator | AddAgent | RemoveAgent | InsertLayer | DeleteLayer
+Edit = Annotated[AnyEdit, Field(discriminator="op")]
 
 
 class _Wrapper(BaseModel):
     edit: Edit
 
 
-def describe_edit(edit: SwapAggregator | AddAgent | RemoveAgent) -> str:
+def describe_edit(edit: AnyEdit) -> str:
     if isinstance(edit, SwapAggregator):
         return f"layer '{edit.layer}': aggregator -> {edit.aggregator}"
     if isinstance(edit, AddAgent):
         return f"layer '{edit.layer}': add agent '{edit.name}' ({edit.role})"
+    if isinstance(edit, InsertLayer):
+        return f"insert layer '{edit.name}' after '{edit.layer}' ({edit.role})"
+    if isinstance(edit, DeleteLayer):
+        return f"delete layer '{edit.layer}'"
     return f"layer '{edit.layer}': remove agent '{edit.agent}'"
 
 
@@ -81,37 +103,41 @@ def calls_per_example(graph: Graph) -> int:
     return total
 
 
-def apply_edit(
-    graph: Graph, edit: SwapAggregator | AddAgent | RemoveAgent, *, max_agents: int, max_calls: int
-) -> Graph:
+def apply_edit(graph: Graph, edit: AnyEdit, *, max_agents: int, max_calls: int) -> Graph:
     """A new graph with ``edit`` applied; every param that still exists keeps its value and history.
 
     Raises:
         GraphError: The edit names an unknown layer or agent, breaks validation, or exceeds a bound.
     """
     spec = spec_from_graph(graph)
-    layers = {layer.name: layer for layer in (spec.graph.layers if spec.graph else [])}
-    layer = layers.get(edit.layer)
+    layers = list(spec.graph.layers if spec.graph else [])
+    by_name = {layer.name: layer for layer in layers}
+    layer = by_name.get(edit.layer)
     if layer is None:
-        raise GraphError(f"edit names no layer '{edit.layer}' (layers: {', '.join(layers)})")
+        raise GraphError(f"edit names no layer '{edit.layer}' (layers: {', '.join(by_name)})")
     if isinstance(edit, SwapAggregator):
         if edit.aggregator == layer.aggregator:
             raise GraphError(f"layer '{edit.layer}' already uses '{edit.aggregator}'")
-        layer.aggregator = edit.aggregator
-        layer.options = {}
+        layer.aggregator, layer.options = edit.aggregator, {}
     elif isinstance(edit, AddAgent):
         if len(layer.agents) >= max_agents:
             raise GraphError(f"layer '{edit.layer}' already has {len(layer.agents)} agents (max {max_agents})")
         layer.agents.append(AgentSpec(name=edit.name, role=edit.role, instructions=edit.instructions))
         if layer.aggregator == "single":
             layer.aggregator = "vote"
-    else:
+    elif isinstance(edit, RemoveAgent):
         names = [agent.name for agent in layer.agents]
         if edit.agent not in names:
             raise GraphError(f"layer '{edit.layer}' has no agent '{edit.agent}' (agents: {', '.join(names)})")
         layer.agents = [agent for agent in layer.agents if agent.name != edit.agent]
+    elif isinstance(edit, InsertLayer):
+        layers.insert(layers.index(layer) + 1, _refinement_after(layer, edit))
+    else:
+        layers = _without(layers, layer, set(graph.inputs))
     try:
-        edited = graph_from_spec(spec, lm=graph.lm, source="edit")
+        edited = graph_from_spec(
+            spec.model_copy(update={"graph": GraphSpec(layers=layers)}), lm=graph.lm, source="edit"
+        )
     except ConfigError as exc:
         raise GraphError(str(exc).removeprefix("edit: ")) from exc
     cost = calls_per_example(edited)
@@ -122,6 +148,30 @@ def apply_edit(
         if name in old and param.kind != "choice":  # the edit itself decides choices
             param.value, param.trainable, param.history = old[name].value, old[name].trainable, list(old[name].history)
     return edited
+
+
+def _refinement_after(layer: LayerSpec, edit: InsertLayer) -> LayerSpec:
+    outputs = list(layer.outputs)
+    layer.outputs = [f"{name}_draft" for name in outputs]
+    reviser = AgentSpec(name="reviser", role=edit.role, instructions=edit.instructions)
+    inputs = [*dict.fromkeys([*layer.inputs, *layer.outputs])]
+    return LayerSpec(name=edit.name, inputs=inputs, outputs=outputs, aggregator="single", agents=[reviser])
+
+
+def _without(layers: list[LayerSpec], doomed: LayerSpec, graph_inputs: set[str]) -> list[LayerSpec]:
+    made = [name for name in doomed.inputs if name not in graph_inputs]
+    if len(doomed.outputs) == 1 and f"{doomed.outputs[0]}_draft" in made:
+        made = [f"{doomed.outputs[0]}_draft"]  # a refinement layer: its draft takes over
+    if len(doomed.outputs) != 1 or len(made) != 1:
+        raise GraphError(
+            f"layer '{doomed.name}' cannot be deleted: it needs exactly one output and one input made by a layer"
+        )
+    old, new = made[0], doomed.outputs[0]
+    kept = [layer for layer in layers if layer is not doomed]
+    for layer in kept:
+        layer.inputs = [new if name == old else name for name in layer.inputs]
+        layer.outputs = [new if name == old else name for name in layer.outputs]
+    return kept
 
 
 def edit_schema(graph: Graph) -> dict:
@@ -137,7 +187,7 @@ def edit_schema(graph: Graph) -> dict:
     return schema
 
 
-def parse_edit(text: str) -> SwapAggregator | AddAgent | RemoveAgent:
+def parse_edit(text: str) -> AnyEdit:
     """An edit from the architect's reply.
 
     Raises:
@@ -152,7 +202,7 @@ def parse_edit(text: str) -> SwapAggregator | AddAgent | RemoveAgent:
 
 async def propose_edit(
     graph: Graph, critiques: Sequence[str], lm: ModelClient, trace: Trace, *, max_agents: int, sample: int = 0
-) -> SwapAggregator | AddAgent | RemoveAgent | None:
+) -> AnyEdit | None:
     """One structural edit proposed from the minibatch's critiques (None if the reply is unusable)."""
     team_types = "\n".join(render(PLANNER_TEAM_TYPE, name=n, summary=s) for n, s in TEAM_TYPE_SUMMARIES.items())
     teams = "\n".join(f"{name}:\n{describe_team(graph.layers[name])}" for name in graph.order)

@@ -8,7 +8,16 @@ from scripts import examples
 from ann import Agent, Graph, GraphError, Layer
 from ann.datasets import make_metric
 from ann.optimizers import ANNOptimizer
-from ann.optimizers.structure import AddAgent, RemoveAgent, SwapAggregator, apply_edit, calls_per_example, parse_edit
+from ann.optimizers.structure import (
+    AddAgent,
+    DeleteLayer,
+    InsertLayer,
+    RemoveAgent,
+    SwapAggregator,
+    apply_edit,
+    calls_per_example,
+    parse_edit,
+)
 
 
 def team_graph(client=None):
@@ -121,3 +130,31 @@ def test_a_kept_structural_edit_survives_kill_and_resume(scripted, tmp_path):
     graph, resumed = run(resume=True)
     assert graph.layers["final"].aggregator.value == "judge" and resumed.best_score == 1.0
     assert [r.note for r in resumed.history][1] == "structure: layer 'final': aggregator -> judge"
+
+
+def chain():
+    layers = [
+        Layer("plan", [Agent("p")], inputs=["question"], outputs=["plan"]),
+        Layer("solve", [Agent("s")], inputs=["question", "plan"], outputs=["answer"]),
+    ]
+    return Graph(layers, inputs=["question"], outputs=["answer"])
+
+
+def test_insert_a_refinement_layer_and_delete_it_again():
+    graph = chain()
+    graph.layers["solve"].agents[0].instructions.value = "Trained."
+    inserted = apply_edit(graph, InsertLayer(layer="solve", name="check", role="a checker"), max_agents=4, max_calls=9)
+    assert inserted.order == ["plan", "solve", "check"]
+    assert inserted.layers["solve"].outputs == ["answer_draft"]
+    assert inserted.layers["check"].inputs == ["question", "plan", "answer_draft"]
+    assert inserted.layers["check"].outputs == ["answer"]
+    assert inserted.layers["solve"].agents[0].instructions.value == "Trained."
+    deleted = apply_edit(inserted, DeleteLayer(layer="check"), max_agents=4, max_calls=9)
+    assert deleted.order == ["plan", "solve"] and deleted.layers["solve"].outputs == ["answer"]
+
+
+def test_delete_needs_a_layer_made_input_to_take_over():
+    with pytest.raises(GraphError, match="layer 'plan' cannot be deleted"):
+        apply_edit(chain(), DeleteLayer(layer="plan"), max_agents=4, max_calls=9)
+    graph = apply_edit(chain(), DeleteLayer(layer="solve"), max_agents=4, max_calls=9)
+    assert graph.order == ["plan"] and graph.layers["plan"].outputs == ["answer"]
