@@ -89,7 +89,16 @@ async def run_graph(
         for name in layer.outputs:
             values[name].set_result(outcome.outputs.get(name, ""))
 
-    await asyncio.gather(*(run_layer(name) for name in graph.order))
+    try:
+        await asyncio.gather(*(run_layer(name) for name in graph.order))
+    finally:
+        # When a batch is cancelled (an unreachable model, a spent budget) mid-run, settle every
+        # field so no failed future is left unread (asyncio would log it at exit).
+        for future in values.values():
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()
     trace.wall_s = time.perf_counter() - started
     errors = [values[name].exception() for name in graph.outputs if values[name].exception() is not None]
     # An unreachable model or a spent budget ends the whole batch, not just this example.
