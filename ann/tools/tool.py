@@ -1,0 +1,139 @@
+"""Tool: a Python callable an agent may call, whose documentation is trainable.
+
+The callable's signature gives the argument schema (through ``dspy.Tool``, which also checks
+arguments); its docstring and each argument's description are Params, so textual gradients and
+DRAFT can rewrite them. A call never raises into the run: bad arguments, an exception in the
+tool and a timeout all come back as a ``ToolResult`` the agent reads as an observation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import dspy
+
+from ann.agent import check_name
+from ann.params import Param
+
+
+def _in_daemon_thread(fn: Callable[..., Any], args: dict[str, Any]) -> asyncio.Future[Any]:
+    """Run a sync tool in a daemon thread: a Python thread cannot be killed, so a tool that hangs
+    past its timeout is abandoned — and, being a daemon, never holds up the run's exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def work() -> None:
+        error: BaseException | None = None
+        value: Any = None
+        try:
+            value = fn(**args)
+        except BaseException as exc:  # noqa: BLE001 — handed to the awaiting coroutine
+            error = exc
+
+        def deliver() -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+        with contextlib.suppress(RuntimeError):  # the loop closed while the tool ran past its timeout
+            loop.call_soon_threadsafe(deliver)
+
+    threading.Thread(target=work, name=f"ann-tool-{getattr(fn, 'name', 'call')}", daemon=True).start()
+    return future
+
+
+@dataclass
+class ToolResult:
+    """What one tool call returned (``ok``) or why it failed, and how long it took."""
+
+    tool: str
+    args: dict[str, Any]
+    ok: bool
+    output: str
+    latency_s: float
+
+    def observation(self) -> str:
+        """The text an agent sees after the call."""
+        return self.output if self.ok else f"error: {self.output}"
+
+
+class Tool:
+    """A callable with trainable documentation.
+
+    Args:
+        fn: The function (sync or async). Its type hints give the argument schema.
+        name: Defaults to the function's name.
+        doc: Defaults to the function's docstring.
+        timeout_s: A call running longer comes back as a timeout error.
+
+    Example:
+        >>> def convert(value: float, unit: str) -> float: ...
+        >>> tool = Tool(convert, doc="Converts a value to metres.")
+        >>> await tool.call({"value": 3, "unit": "ft"})
+    """
+
+    def __init__(self, fn: Callable[..., Any], *, name: str | None = None, doc: str | None = None,
+                 timeout_s: float = 10.0) -> None:  # fmt: skip
+        if not callable(fn):
+            raise TypeError(f"a tool must be callable, got {type(fn).__name__}")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+        self.name = name or fn.__name__
+        check_name("tool", self.name)
+        self.fn = fn
+        self.timeout_s = timeout_s
+        self.spec = dspy.Tool(fn, name=self.name)
+        described = f"the documentation of tool '{self.name}': what it does and how to call it"
+        self.doc = Param(doc if doc is not None else inspect.getdoc(fn) or "", description=described, kind="tool_doc")
+        self.arg_docs = {
+            arg: Param("", kind="tool_doc", description=f"what argument '{arg}' of tool '{self.name}' means")
+            for arg in self.spec.args
+        }
+
+    def named_parameters(self) -> Iterator[tuple[str, Param]]:
+        yield "doc", self.doc
+        for arg, param in self.arg_docs.items():
+            yield f"args.{arg}", param
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of the arguments, with the current argument docs as descriptions."""
+        properties = {}
+        for arg, schema in self.spec.args.items():
+            described = dict(schema)
+            if self.arg_docs[arg].value:
+                described["description"] = self.arg_docs[arg].value
+            properties[arg] = described
+        required = [arg for arg, schema in self.spec.args.items() if "default" not in schema]
+        return {"type": "object", "properties": properties, "required": required}
+
+    def describe(self) -> str:
+        """The tool as an agent reads it: name, argument schema, documentation."""
+        return f"{self.name}({json.dumps(self.schema()['properties'])}): {self.doc.value or '(undocumented)'}"
+
+    async def call(self, args: dict[str, Any]) -> ToolResult:
+        """Run the tool for real; any failure becomes an error result, never an exception."""
+        started = time.perf_counter()
+        try:
+            if inspect.iscoroutinefunction(self.fn):
+                value = await asyncio.wait_for(self.spec.acall(**args), self.timeout_s)
+            else:
+                value = await asyncio.wait_for(_in_daemon_thread(self.spec, args), self.timeout_s)
+        except TimeoutError:
+            return ToolResult(self.name, args, False, f"timed out after {self.timeout_s:g} s",
+                              time.perf_counter() - started)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 — a tool's failure is an observation for the agent
+            text = f"{type(exc).__name__}: {exc}".strip()
+            return ToolResult(self.name, args, False, text[:500], time.perf_counter() - started)
+        output = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+        return ToolResult(self.name, args, True, output[:2000], time.perf_counter() - started)
