@@ -30,14 +30,16 @@ class Agent:
         name: Unique within its layer; used in parameter names (``solve.alice.instructions``).
         role: Who the agent is, as a noun phrase ("a careful math tutor"). Trainable.
         instructions: How it does its part of the task. Trainable.
+        tools: ``ann.tools.Tool`` objects the agent may call (their docs are trainable too).
 
     Example:
         >>> Agent("solver", role="a careful math tutor", instructions="Work step by step.")
     """
 
-    def __init__(self, name: str, role: str = "", instructions: str = "") -> None:
+    def __init__(self, name: str, role: str = "", instructions: str = "", *, tools: list[Any] | None = None) -> None:
         check_name("agent", name)
         self.name = name
+        self.tools: list[Any] = list(tools or [])  # ann.tools.Tool; the agent then runs a tool loop
         self.role = Param(
             role, description=f"the role of agent '{name}': who it is, as a short noun phrase", kind="role"
         )
@@ -54,6 +56,9 @@ class Agent:
         yield "role", self.role
         yield "instructions", self.instructions
         yield "demos", self.demos
+        for tool in self.tools:
+            for name, param in tool.named_parameters():
+                yield f"tools.{tool.name}.{name}", param
 
     def demo_examples(self) -> list[dict[str, Any]]:
         """The demos as field dicts (an unreadable value counts as none)."""

@@ -26,3 +26,15 @@ REPLY_CHOICES = " (one of: {values})"
 
 # One labelled input field in the user message, used when a call has several inputs.
 INPUT_FIELD = "{label}:\n{value}"
+
+# An agent with tools: the tools it may call and how to call them, appended to its system message.
+TOOLS_SECTION = (
+    "\n\nYou can use these tools:\n{tools}\n\nAt each turn reply with a JSON object: "
+    '{{"action": "<tool name>", "arguments": {{...}}}} to call a tool, or '
+    '{{"action": "final_answer", {fields}}} when you know the answer.'
+)
+TOOL_LINE = "- {description}"
+TOOL_FIELD = '"{name}": "..."'
+
+# What the agent sees after a tool call.
+OBSERVATION = "Observation from {tool}: {result}"

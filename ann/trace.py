@@ -90,6 +90,7 @@ class Trace:
     outputs: dict[str, Any] = field(default_factory=dict)
     calls: list[CallRecord] = field(default_factory=list)
     layers: list[LayerRecord] = field(default_factory=list)
+    tool_calls: list[Any] = field(default_factory=list)  # ann.tools.loop.ToolCallRecord
     error: str | None = None
     wall_s: float = 0.0
 

@@ -18,6 +18,7 @@ from ann.calls import ask_agent
 from ann.errors import AnnError, GraphError, ParseError
 from ann.lm import ModelClient
 from ann.params import Param
+from ann.tools.loop import run_tools
 from ann.trace import Trace
 
 if TYPE_CHECKING:
@@ -79,6 +80,11 @@ class TeamRun:
             ParseError: The reply did not fit the output fields (recorded in the trace).
             LMError: The model could not be reached (recorded in the trace).
         """
+        if agent.tools:
+            return await run_tools(
+                self.client, self.trace, agent, values, inputs=inputs, outputs=outputs,
+                descriptions=self.descriptions, layer=self.layer.name,
+            )  # fmt: skip
         return await ask_agent(
             self.client,
             self.trace,

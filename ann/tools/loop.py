@@ -1,0 +1,122 @@
+"""The tool-calling loop: an agent alternates tool calls and observations until it answers.
+
+Each turn is one schema-constrained JSON reply: an action (a tool's name, or ``final_answer``)
+with arguments, or the answer's fields. Tools run for real; their results or errors come back
+as observations. The loop stops at the answer or after ``max_steps`` tool calls.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ann.adapter import AnnAdapter, field_label
+from ann.calls import traced_call
+from ann.errors import ParseError
+from ann.lm import ModelClient, json_response_format
+from ann.prompts import OBSERVATION, TOOL_FIELD, TOOL_LINE, TOOLS_SECTION
+from ann.render import render
+from ann.trace import Trace
+
+if TYPE_CHECKING:
+    from ann.agent import Agent
+
+FINAL = "final_answer"
+
+
+@dataclass
+class ToolCallRecord:
+    """One tool call inside an agent's turn: what was asked, what came back, how long it took."""
+
+    layer: str
+    agent: str
+    tool: str
+    args: dict[str, Any]
+    ok: bool
+    output: str
+    latency_s: float
+
+
+def loop_schema(agent: Agent, outputs: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": [*(tool.name for tool in agent.tools), FINAL]},
+            "arguments": {"type": "object"},
+            **{name: {"type": "string"} for name in outputs},
+        },
+        "required": ["action"],
+    }
+
+
+def parse_turn(text: str, agent: Agent, outputs: list[str]) -> dict[str, Any]:
+    """One turn's JSON, checked: a known action, and every output field when it is the answer.
+
+    Raises:
+        ParseError: Not a JSON object, an unknown action, or an answer missing fields.
+    """
+    start, end = text.find("{"), text.rfind("}")
+    try:
+        data = json.loads(text[start : end + 1]) if start >= 0 < end else None
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise ParseError(f"expected a JSON object with an action, got {text[:120]!r}", raw=text)
+    names = [tool.name for tool in agent.tools]
+    if data.get("action") not in [*names, FINAL]:
+        raise ParseError(f"unknown action {data.get('action')!r}; use one of {[*names, FINAL]}", raw=text)
+    if data["action"] == FINAL and (missing := [name for name in outputs if name not in data]):
+        raise ParseError(f"the final answer lacks {missing}", raw=text)
+    return data
+
+
+async def run_tools(
+    client: ModelClient,
+    trace: Trace,
+    agent: Agent,
+    values: dict[str, Any],
+    *,
+    inputs: list[str],
+    outputs: list[str],
+    descriptions: dict[str, str] | None = None,
+    layer: str = "",
+    max_steps: int = 5,
+) -> dict[str, Any]:
+    """Run ``agent`` with its tools until it gives the output fields.
+
+    Raises:
+        ParseError: A turn could not be parsed, or no answer came within ``max_steps`` tool calls.
+    """
+    signature = agent.signature(inputs, outputs, descriptions)
+    adapter = AnnAdapter(json_reply=True)
+    messages = adapter.format(signature, agent.demo_examples(), values)
+    tools = "\n".join(render(TOOL_LINE, description=tool.describe()) for tool in agent.tools)
+    fields = ", ".join(render(TOOL_FIELD, name=name) for name in outputs)
+    messages[0] = {
+        "role": "system",
+        "content": messages[0]["content"] + render(TOOLS_SECTION, tools=tools, fields=fields),
+    }
+    response_format = json_response_format(loop_schema(agent, outputs), client.config.schema_style)
+    by_name = {tool.name: tool for tool in agent.tools}
+    for step in range(max_steps + 1):
+        turn = await traced_call(
+            client, trace, layer=layer, agent=agent.name, purpose=f"tool turn {step + 1}",
+            inputs={name: values.get(name) for name in inputs}, messages=list(messages),
+            parse=lambda text: parse_turn(text, agent, outputs), response_format=response_format,
+        )  # fmt: skip
+        if turn["action"] == FINAL:
+            return {name: str(turn[name]) for name in outputs}
+        if step == max_steps:
+            break
+        tool = by_name[turn["action"]]
+        arguments = turn.get("arguments") if isinstance(turn.get("arguments"), dict) else {}
+        result = await tool.call(arguments)
+        trace.tool_calls.append(ToolCallRecord(layer, agent.name, tool.name, arguments, result.ok, result.output,
+                                               result.latency_s))  # fmt: skip
+        messages += [
+            {"role": "assistant", "content": json.dumps(turn, ensure_ascii=False)},
+            {"role": "user", "content": render(OBSERVATION, tool=tool.name, result=result.observation())},
+        ]
+    labels = ", ".join(field_label(name) for name in outputs)
+    raise ParseError(f"agent '{agent.name}' gave no {labels} within {max_steps} tool calls")
