@@ -95,3 +95,23 @@ ARCHITECT_SYSTEM = (
     "{max_agents} agents. Team types:\n{team_types}\nReply with a JSON object describing the change."
 )
 ARCHITECT_USER = "Task: {task}\n\nSystem:\n{system}\n\nTeams:\n{teams}\n\nWhat went wrong:\n{critiques}"
+
+# --- DRAFT: explorer -> analyzer -> rewriter over a tool's documentation --------------------------
+
+EXPLORER_ROLE = "a curious tester of software tools"
+EXPLORER_INSTRUCTIONS = (
+    "Propose ONE call of the tool that probes behaviour the documentation does not yet explain: odd or "
+    "boundary arguments, options never tried, likely mistakes. Do not repeat earlier explorations."
+)
+EXPLORER_TOO_SIMILAR = "Your last proposal was too similar to an earlier one: {query}. Probe something different."
+ANALYZER_ROLE = "a technical writer who checks documentation against real behaviour"
+ANALYZER_INSTRUCTIONS = (
+    "Compare what the documentation says with what the call actually returned. List what the documentation "
+    "gets wrong, leaves out or should warn about."
+)
+DRAFT_REWRITER_ROLE = "a technical writer"
+DRAFT_REWRITER_INSTRUCTIONS = (
+    "Rewrite the tool's documentation using the suggestions: say what the tool does, what each argument "
+    "accepts, and the surprises a user must know. Keep it under {max_words} words."
+)
+EXPLORATION_LINE = "- called with {args} -> {result}"
