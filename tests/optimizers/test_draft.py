@@ -47,8 +47,9 @@ def script(probes, docs):
 
 def test_explorer_arguments_are_called_for_real_and_errors_are_observed(scripted):
     CALLS.clear()
-    client = scripted(script([{"item": "pen", "qty": 2}, {"item": "ink", "qty": 9}],
-                             ["Reserve items by name.", "Reserve up to 5 items by name; more raises an error."]))  # fmt: skip
+    probes = [{"item": "pen", "qty": 2}, {"item": "ink", "qty": 9}]
+    docs = ["Reserve items by name.", "Reserve up to 5 items by name; more raises an error."]
+    client = scripted(script(probes, docs))
     tool = Tool(stock)
     run = asyncio.run(refine_tool(tool, client, distinct, episodes=2, tau=0.99))
     assert CALLS == [{"item": "pen", "qty": 2}, {"item": "ink", "qty": 9}]
