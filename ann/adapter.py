@@ -138,6 +138,24 @@ class AnnAdapter(dspy.Adapter):
         )
 
 
+def parse_json_object(text: str, *, expected: str) -> dict[str, Any]:
+    """The JSON object in a reply (inside a code fence or surrounding prose, if any).
+
+    Raises:
+        ParseError: No JSON object found; the message says what was ``expected``.
+    """
+    fenced = _FENCE.match(text.strip())
+    body = fenced.group(1) if fenced else text
+    start, end = body.find("{"), body.rfind("}")
+    try:
+        data = json.loads(body[start : end + 1]) if start >= 0 and end > start else None
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise ParseError(f"expected a JSON object {expected}, got: {text.strip()[:120]!r}", raw=text)
+    return data
+
+
 def parse_reply(
     output_fields: list[str],
     completion: str,
@@ -156,15 +174,7 @@ def parse_reply(
         raise ParseError("the model returned an empty reply", raw=completion or "")
     if len(output_fields) == 1 and not json_reply:
         return {output_fields[0]: text}
-    fenced = _FENCE.match(text)
-    body = fenced.group(1) if fenced else text
-    start, end = body.find("{"), body.rfind("}")
-    try:
-        data = json.loads(body[start : end + 1]) if start >= 0 and end > start else None
-    except json.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict):
-        raise ParseError(f"expected a JSON object with keys {output_fields}, got: {text[:120]!r}", raw=text)
+    data = parse_json_object(text, expected=f"with keys {output_fields}")
     missing = [name for name in output_fields if name not in data]
     if missing:
         raise ParseError(f"reply JSON lacks keys {missing}: {text[:120]!r}", raw=text)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ann.adapter import AnnAdapter, field_label
+from ann.adapter import AnnAdapter, field_label, parse_json_object
 from ann.calls import traced_call
 from ann.errors import ParseError
 from ann.lm import ModelClient, json_response_format
@@ -56,13 +56,7 @@ def parse_turn(text: str, agent: Agent, outputs: list[str]) -> dict[str, Any]:
     Raises:
         ParseError: Not a JSON object, an unknown action, or an answer missing fields.
     """
-    start, end = text.find("{"), text.rfind("}")
-    try:
-        data = json.loads(text[start : end + 1]) if start >= 0 < end else None
-    except json.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict):
-        raise ParseError(f"expected a JSON object with an action, got {text[:120]!r}", raw=text)
+    data = parse_json_object(text, expected="with an action")
     names = [tool.name for tool in agent.tools]
     if data.get("action") not in [*names, FINAL]:
         raise ParseError(f"unknown action {data.get('action')!r}; use one of {[*names, FINAL]}", raw=text)
