@@ -65,7 +65,7 @@ async def run_graph(
         try:
             layer_inputs = {name: await values[name] for name in layer.inputs}
         except AnnError:
-            _fail(layer.outputs, values, RunError(f"layer '{layer_name}': skipped, an upstream layer failed"))
+            _fail(layer.outputs, values, _Skipped(f"layer '{layer_name}': skipped, an upstream layer failed"))
             return
         team = TeamRun(layer, layer_inputs, client, trace, graph.fields, graph.choices)
         try:
@@ -115,6 +115,10 @@ async def run_graph(
     return Result(outputs=dict(trace.outputs), trace=trace, example_id=example_id)
 
 
+class _Skipped(RunError):
+    """A layer that did not run because a layer it depends on failed (never the root cause)."""
+
+
 def _fail(names: list[str], values: dict[str, asyncio.Future[Any]], exc: BaseException) -> None:
     for name in names:
         values[name].set_exception(exc)
@@ -127,7 +131,7 @@ def _all_errors(values: dict[str, asyncio.Future[Any]]) -> list[BaseException]:
 def _root_error(values: dict[str, asyncio.Future[Any]]) -> BaseException | None:
     """The first failure that is not just 'an upstream layer failed'."""
     for exc in _all_errors(values):
-        if "skipped, an upstream layer failed" not in str(exc):
+        if not isinstance(exc, _Skipped):
             return exc
     return None
 
