@@ -73,17 +73,23 @@ class TeamRun:
         sample: int = 0,
         temperature: float | None = None,
         purpose: str = "answer",
+        descriptions: dict[str, str] | None = None,
+        choices: dict[str, list[str]] | None = None,
     ) -> dict[str, Any]:
         """One framed, traced call of ``agent`` over the given fields.
+
+        ``descriptions`` and ``choices`` add to the graph's for this call only: a team type's own
+        fields (candidates, a review, a routing rule) are described without touching the run.
 
         Raises:
             ParseError: The reply did not fit the output fields (recorded in the trace).
             LMError: The model could not be reached (recorded in the trace).
         """
+        described = {**self.descriptions, **(descriptions or {})}
         if agent.tools:
             return await run_tools(
                 self.client, self.trace, agent, values, inputs=inputs, outputs=outputs,
-                descriptions=self.descriptions, layer=self.layer.name,
+                descriptions=described, layer=self.layer.name,
             )  # fmt: skip
         return await ask_agent(
             self.client,
@@ -92,8 +98,8 @@ class TeamRun:
             values,
             inputs=inputs,
             outputs=outputs,
-            descriptions=self.descriptions,
-            choices=self.choices,
+            descriptions=described,
+            choices={**self.choices, **(choices or {})},
             layer=self.layer.name,
             purpose=purpose,
             sample=sample,

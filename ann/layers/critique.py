@@ -46,8 +46,8 @@ class Critique(Aggregator):
         candidates = await team.answer_all()
         current = usable(candidates, team.layer.name)[0]
         agent = team.layer.agents[0]
-        team.descriptions = {
-            **team.descriptions, PRINCIPLES_FIELD: PRINCIPLES_DESCRIPTION, ANSWER_FIELD: ANSWER_DESCRIPTION,
+        described = {
+            PRINCIPLES_FIELD: PRINCIPLES_DESCRIPTION, ANSWER_FIELD: ANSWER_DESCRIPTION,
             CRITIQUE_FIELD: CRITIQUE_DESCRIPTION,
         }  # fmt: skip
         notes = []
@@ -57,7 +57,7 @@ class Critique(Aggregator):
             try:
                 review = await team.ask(
                     self.critic, values, inputs=[*team.layer.inputs, PRINCIPLES_FIELD, ANSWER_FIELD],
-                    outputs=[CRITIQUE_FIELD], purpose=f"critique round {round_number}",
+                    outputs=[CRITIQUE_FIELD], purpose=f"critique round {round_number}", descriptions=described,
                 )  # fmt: skip
             except ParseError:
                 notes.append("critic unparseable")
@@ -70,7 +70,7 @@ class Critique(Aggregator):
                 revised = await team.ask(
                     agent, {**values, CRITIQUE_FIELD: critique},
                     inputs=[*team.layer.inputs, PRINCIPLES_FIELD, ANSWER_FIELD, CRITIQUE_FIELD],
-                    outputs=team.layer.outputs, purpose=f"revise round {round_number}",
+                    outputs=team.layer.outputs, purpose=f"revise round {round_number}", descriptions=described,
                 )  # fmt: skip
             except ParseError:
                 notes.append(f"round {round_number}: revision unparseable")

@@ -39,7 +39,6 @@ class Debate(Aggregator):
             for c in everyone
             if c is not mine and c.outputs is not None
         )
-        team.descriptions = {**team.descriptions, PEERS_FIELD: PEERS_DESCRIPTION}
         try:
             outputs = await team.ask(
                 agent,
@@ -48,6 +47,7 @@ class Debate(Aggregator):
                 outputs=team.layer.outputs,
                 sample=mine.sample,
                 purpose=f"debate round {round_number}",
+                descriptions={PEERS_FIELD: PEERS_DESCRIPTION},
             )
         except ParseError as exc:
             # A revision that fails keeps the agent's previous answer in the debate.

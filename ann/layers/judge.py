@@ -59,10 +59,7 @@ class Judge(Aggregator):
                 outputs=dict(good[0].outputs or {}), candidates=candidates, decision="only one usable candidate"
             )
         values = {**team.values, **self.judge_values(), CANDIDATES_FIELD: numbered(good, team.layer.outputs)}
-        team.descriptions = {
-            **team.descriptions, **self.judge_descriptions(), CANDIDATES_FIELD: CANDIDATES_DESCRIPTION,
-            JUDGE_FIELD: JUDGE_OUTPUT,
-        }  # fmt: skip
+        described = {**self.judge_descriptions(), CANDIDATES_FIELD: CANDIDATES_DESCRIPTION, JUDGE_FIELD: JUDGE_OUTPUT}
         try:
             reply = await team.ask(
                 self.judge,
@@ -70,6 +67,7 @@ class Judge(Aggregator):
                 inputs=[*team.layer.inputs, *self.judge_values(), CANDIDATES_FIELD],
                 outputs=[JUDGE_FIELD],
                 purpose="judge",
+                descriptions=described,
             )
             choice = parse_choice(str(reply[JUDGE_FIELD]), len(good))
         except ParseError as exc:

@@ -77,16 +77,14 @@ class Refine(Aggregator):
     ) -> LayerOutcome:
         current = dict(winner.outputs or {})
         scores: list[str] = []
-        team.descriptions = {
-            **team.descriptions, ANSWER_FIELD: ANSWER_DESCRIPTION, SCORE_FIELD: REVIEW_SCORE, REVIEW_FIELD: REVIEW_TEXT,
-        }  # fmt: skip
+        described = {ANSWER_FIELD: ANSWER_DESCRIPTION, SCORE_FIELD: REVIEW_SCORE, REVIEW_FIELD: REVIEW_TEXT}
         for round_number in range(1, int(self.options["max_rounds"]) + 1):
             answer = candidate_text(Candidate("current", 0, current), team.layer.outputs)
             try:
                 review = await team.ask(
                     self.reviewer, {**team.values, ANSWER_FIELD: answer},
                     inputs=[*team.layer.inputs, ANSWER_FIELD], outputs=[SCORE_FIELD, REVIEW_FIELD],
-                    purpose=f"review round {round_number}",
+                    purpose=f"review round {round_number}", descriptions=described,
                 )  # fmt: skip
                 score = review_score(str(review[SCORE_FIELD]))
             except ParseError:
@@ -99,7 +97,7 @@ class Refine(Aggregator):
                 current = await team.ask(
                     self.refiner, {**team.values, ANSWER_FIELD: answer, REVIEW_FIELD: str(review[REVIEW_FIELD])},
                     inputs=[*team.layer.inputs, ANSWER_FIELD, REVIEW_FIELD], outputs=team.layer.outputs,
-                    purpose=f"refine round {round_number}",
+                    purpose=f"refine round {round_number}", descriptions=described,
                 )  # fmt: skip
             except ParseError:
                 break

@@ -55,21 +55,16 @@ class Route(Aggregator):
 
     async def run(self, team: TeamRun) -> LayerOutcome:
         names = list(self.teams)
-        team.descriptions = {**team.descriptions, ROUTING_FIELD: ROUTING_DESCRIPTION, TEAMS_FIELD: TEAMS_DESCRIPTION,
-                             TEAM_FIELD: TEAM_DESCRIPTION}  # fmt: skip
+        described = {ROUTING_FIELD: ROUTING_DESCRIPTION, TEAMS_FIELD: TEAMS_DESCRIPTION, TEAM_FIELD: TEAM_DESCRIPTION}
         values = {**team.values, ROUTING_FIELD: self.texts["rule"].value, TEAMS_FIELD: ", ".join(names)}
-        saved_choices = team.choices
-        team.choices = {**team.choices, TEAM_FIELD: names}
         try:
             reply = await team.ask(
                 self.router, values, inputs=[*team.layer.inputs, ROUTING_FIELD, TEAMS_FIELD], outputs=[TEAM_FIELD],
-                purpose="route",
+                purpose="route", descriptions=described, choices={TEAM_FIELD: names},
             )  # fmt: skip
             chosen, why = str(reply[TEAM_FIELD]), "router"
         except ParseError as exc:
             chosen, why = names[0], f"router failed ({exc}); default"
-        finally:
-            team.choices = saved_choices
         outcome = await self.teams[chosen].run(team)
         outcome.decision = f"routed to {chosen} ({why}): {outcome.decision}"
         return outcome

@@ -30,7 +30,6 @@ class Synthesize(Aggregator):
         candidates = await team.answer_all()
         good = usable(candidates, team.layer.name)
         values = {**team.values, CANDIDATES_FIELD: numbered(good, team.layer.outputs)}
-        team.descriptions = {**team.descriptions, CANDIDATES_FIELD: CANDIDATES_DESCRIPTION}
         try:
             merged = await team.ask(
                 self.synthesizer,
@@ -38,6 +37,7 @@ class Synthesize(Aggregator):
                 inputs=[*team.layer.inputs, CANDIDATES_FIELD],
                 outputs=team.layer.outputs,
                 purpose="synthesize",
+                descriptions={CANDIDATES_FIELD: CANDIDATES_DESCRIPTION},
             )
         except ParseError as exc:
             winner, why = majority(good, team.layer.outputs[0])
