@@ -26,11 +26,10 @@ def plot_curve(run: TrainingRun, path: Path) -> None:
     steps = [0] + [r.step for r in run.history]
     best = [run.baseline_score] + [r.best_score for r in run.history]
     tried = [(r.step, r.val_score) for r in run.history if r.val_score is not None]
+    kept = [(r.step, r.val_score) for r in run.history if r.val_score is not None and r.accepted]
     figure, axes = plt.subplots(figsize=(6, 3.2), dpi=110)
     axes.step(steps, best, where="post", label="best (kept)", color="tab:blue")
     if tried:
-        kept = [(s, v) for (s, v), r in zip(tried, [r for r in run.history if r.val_score is not None], strict=True)
-                if r.accepted]  # fmt: skip
         axes.scatter(*zip(*tried, strict=True), label="proposal", color="tab:gray", s=18, zorder=3)
         if kept:
             axes.scatter(*zip(*kept, strict=True), label="accepted", color="tab:green", s=30, zorder=4)

@@ -37,11 +37,15 @@ class Budget:
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
 
+    def _distinct_clients(self) -> list[ModelClient]:
+        """The forward and optimizer clients are often one object; count it once."""
+        return list({id(c): c for c in self.clients}.values())
+
     def usage(self) -> Usage:
         """Everything spent so far, this session and before a resume; one client counted once."""
         total = Usage()
         total.add(self.spent_before)
-        for client in {id(c): c for c in self.clients}.values():
+        for client in self._distinct_clients():
             total.add(client.usage)
         return total
 
@@ -51,7 +55,7 @@ class Budget:
     def check(self) -> None:
         """Raise BudgetExceeded when any cap is reached (calls in flight count as spent)."""
         spent = self.usage()
-        spent.calls += sum(c.pending for c in {id(c): c for c in self.clients}.values())
+        spent.calls += sum(c.pending for c in self._distinct_clients())
         if self.max_calls is not None and spent.calls >= self.max_calls:
             raise BudgetExceeded(f"call budget reached ({spent.calls} of {self.max_calls} calls)")
         if self.max_cost is not None and spent.cost >= self.max_cost:
