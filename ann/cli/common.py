@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ann.build import graph_from_spec
-from ann.bundle import load_bundle, restore_params
+from ann.bundle import Bundle, load_bundle, restore_params
 from ann.connect import connect
 from ann.datasets import Example, load_dataset, load_humaneval
 from ann.graph import Graph
@@ -52,12 +52,18 @@ def model_flags() -> argparse.ArgumentParser:
     return flags
 
 
-def open_spec(args: argparse.Namespace) -> tuple[Spec, Path]:
-    """A YAML spec, or a bundle's spec (a ``.json`` file written by `ann compile`)."""
+def read_source(args: argparse.Namespace) -> tuple[Spec, Path, Bundle | None]:
+    """A YAML spec, or a bundle (a ``.json`` file written by `ann compile`) and its spec; read once."""
     path = Path(args.spec)
     if path.suffix == ".json":
-        return load_bundle(path).spec, path
-    return load_spec(path), path
+        bundle = load_bundle(path)
+        return bundle.spec, path, bundle
+    return load_spec(path), path, None
+
+
+def open_spec(args: argparse.Namespace) -> tuple[Spec, Path]:
+    spec, path, _ = read_source(args)
+    return spec, path
 
 
 def open_model(
@@ -95,11 +101,16 @@ def open_graph(args: argparse.Namespace) -> tuple[Spec, Graph]:
 
     From a bundle, the graph also gets the bundle's param histories and trainable flags.
     """
-    spec, path = open_spec(args)
+    spec, path, bundle = read_source(args)
+    return spec, build_graph(spec, path, bundle)
+
+
+def build_graph(spec: Spec, path: Path, bundle: Bundle | None) -> Graph:
+    """The spec's graph; from a bundle, with its param histories and trainable flags restored."""
     graph = graph_from_spec(spec, source=path)
-    if path.suffix == ".json":
-        restore_params(graph, load_bundle(path))
-    return spec, graph
+    if bundle is not None:
+        restore_params(graph, bundle)
+    return graph
 
 
 def open_dataset(source: str, inputs: list[str]) -> list[Example]:

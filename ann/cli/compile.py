@@ -19,7 +19,7 @@ from rich.text import Text
 
 from ann.build import graph_from_spec
 from ann.bundle import Scores, make_bundle, save_bundle
-from ann.cli.common import open_dataset, open_graph, open_model, open_spec
+from ann.cli.common import build_graph, open_dataset, open_model, read_source
 from ann.cli.eval import spec_metric
 from ann.cli.plan import add_plan_flags, planned_spec
 from ann.cli.show import graph_tree
@@ -126,9 +126,9 @@ class LiveView:
 
 
 def run_compile(args: argparse.Namespace, console: Console) -> int:
-    spec, path = open_spec(args)
+    spec, path, bundle = read_source(args)
     if spec.graph is not None and not args.plan:
-        spec, graph = open_graph(args)
+        graph = build_graph(spec, path, bundle)
     chosen = settings(args, spec.train)
     train = open_dataset(args.train, spec.inputs)
     val = open_dataset(args.val, spec.inputs)

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
-from ann.bundle import load_bundle, spec_from_graph
-from ann.cli.common import open_graph
+from ann.bundle import spec_from_graph
+from ann.cli.common import build_graph, read_source
 from ann.graph import Graph
 
 
@@ -49,13 +49,12 @@ def graph_tree(graph: Graph) -> Tree:
 
 
 def run_show(args: argparse.Namespace, console: Console) -> int:
-    spec, graph = open_graph(args)
+    spec, path, bundle = read_source(args)
+    graph = build_graph(spec, path, bundle)
     if args.json:
         console.print_json(spec_from_graph(graph, base=spec).model_dump_json())
         return 0
     console.print(graph_tree(graph))
-    if str(args.spec).endswith(".json"):
-        bundle = load_bundle(args.spec)
-        if bundle.scores.best is not None:
-            console.print(f"validation {bundle.scores.baseline:.3f} → {bundle.scores.best:.3f}")
+    if bundle is not None and bundle.scores.best is not None:
+        console.print(f"validation {bundle.scores.baseline:.3f} → {bundle.scores.best:.3f}")
     return 0
