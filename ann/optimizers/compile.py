@@ -216,6 +216,23 @@ class ANNOptimizer:
                 "spent": spent.__dict__, "seconds": budget.elapsed(), "demo_pool": self.pool.state_dict(),
             })  # fmt: skip
 
+        def settle(record: StepRecord, epoch: int, index: int) -> None:
+            """Book a finished step at once, so the next proposal of this batch must beat it."""
+            nonlocal bad_steps
+            record.epoch, record.batch = epoch, index
+            if record.accepted:
+                run.best_score = record.val_score or run.best_score
+                best["state"] = graph.state_dict()
+                best["structure"] = _structure(graph)
+                bad_steps = 0
+                for change in record.changes:
+                    if change["param"] in params:
+                        params[change["param"]].history.append(HistoryEntry(change["new"], run.best_score, record.step))
+            elif record.val_score is not None or record.note.startswith("no valid"):
+                bad_steps += 1
+            record.best_score = run.best_score
+            run.history.append(record)
+
         if not resume:
             save(0, 0)
         for client in (forward_lm, opt_lm):
@@ -226,35 +243,23 @@ class ANNOptimizer:
                 first = position["batch"] if epoch == position["epoch"] else 0
                 for index in range(first, len(batches)):
                     budget.check()
-                    records = [await self._step(graph, batches[index], valset, metric, loss, opt, run, budget, avoid)]
+                    done = len(run.history)
+
+                    text_step = await self._step(graph, batches[index], valset, metric, loss, opt, run, budget, avoid)
+                    settle(text_step, epoch, index)
                     if self.demos:
-                        records.append(await self._demo_step(graph, valset, metric, opt, run, budget))
+                        settle(await self._demo_step(graph, valset, metric, opt, run, budget), epoch, index)
                     if self.structure:
                         record, edited = await self._structure_step(
                             graph, valset, metric, opt_lm, run, budget, call_cap
                         )
-                        records.append(record)
                         if edited is not None:
                             graph.replace_structure(edited)
                             opt = self._optimizer(graph, opt_lm, old=opt)
                             params = dict(graph.named_parameters())
-                    for record in records:
-                        record.epoch, record.batch = epoch, index
-                        if record.accepted:
-                            run.best_score = record.val_score or run.best_score
-                            best["state"] = graph.state_dict()
-                            best["structure"] = _structure(graph)
-                            bad_steps = 0
-                            for change in record.changes:
-                                if change["param"] in params:
-                                    params[change["param"]].history.append(
-                                        HistoryEntry(change["new"], run.best_score, record.step)
-                                    )
-                        elif record.val_score is not None or record.note.startswith("no valid"):
-                            bad_steps += 1
-                        record.best_score = run.best_score
-                        run.history.append(record)
+                        settle(record, epoch, index)
                     save(epoch, index + 1)
+                    records = run.history[done:]
                     for record in records:
                         self.on_event("step", {"record": record, "usage": budget.usage(), "elapsed": budget.elapsed(),
                                                "total_steps": self.epochs * len(batches) * len(records)})  # fmt: skip
@@ -295,7 +300,7 @@ class ANNOptimizer:
         budget: Budget, call_cap: int,
     ) -> tuple[StepRecord, Graph | None]:  # fmt: skip
         """Propose one structural edit from the last critiques; the edited graph if validation rose."""
-        step = len(run.history) + 2 + (1 if self.demos else 0)
+        step = len(run.history) + 1
         record = StepRecord(step, 0, 0, 0.0, None, run.best_score, False, note="structure")
         if not self.critiques:
             record.note = "structure: minibatch solved, nothing to fix"
@@ -383,7 +388,7 @@ class ANNOptimizer:
         budget: Budget,
     ) -> StepRecord:
         """Try worked examples from solved training runs as demos; kept only if validation rises."""
-        step = len(run.history) + 2
+        step = len(run.history) + 1
         record = StepRecord(step, 0, 0, 0.0, None, run.best_score, False, note="demos")
         params = dict(graph.named_parameters())
         proposal = self.pool.propose(params, k=self.demos, seed=f"{self.seed}:{step}")

@@ -53,3 +53,29 @@ def test_spread_covers_distinct_answers_before_repeating():
     chosen = spread(pooled, 2, random.Random(0))
     assert sorted(d["outputs"]["label"] for d in chosen) == ["billing", "shipping"]
     assert len(spread(pooled, 10, random.Random(0))) == 6
+
+
+def test_a_later_proposal_in_the_same_batch_must_beat_the_step_just_kept(scripted):
+    """The text step raises validation to 1.0; demos tried right after score 0.5 — better than the
+    baseline but worse than the step just kept, so they must be reverted."""
+
+    def reply(messages):
+        system = messages[0]["content"]
+        if system.endswith("Reply with the answer."):
+            question = messages[-1]["content"]
+            if question == "q0":
+                return "right"
+            if "GOOD" not in system:
+                return "wrong"
+            has_demo = any(m["role"] == "assistant" for m in messages)
+            return "wrong" if has_demo and question == "v1" else "right"
+        return optimizer_script(lambda m: json.dumps({"new_text": "Answer well. GOOD."}))(messages)
+
+    layer = Layer("final", [Agent("writer", role="a writer")], inputs=["question"], outputs=["answer"])
+    graph = Graph([layer], inputs=["question"], outputs=["answer"], lm=scripted(reply))
+    optimizer = ANNOptimizer(epochs=1, batch_size=2, demos=1)
+    optimizer.compile(graph, trainset=examples(2), valset=examples(2, "v"), metric=make_metric("exact_match"))
+    text_step, demo_step = optimizer.last_run.history[:2]
+    assert text_step.accepted and text_step.val_score == 1.0
+    assert demo_step.note == "demos" and demo_step.val_score == 0.5 and not demo_step.accepted
+    assert optimizer.last_run.best_score == 1.0 and graph.layers["final"].agents[0].demos.value == "[]"
