@@ -367,14 +367,8 @@ class ANNOptimizer:
             chosen, record.screened = await self._screen(graph, batch, metric, opt, proposals)
         budget.check()
         self.on_event("phase", {"phase": f"step {step}: validation"})
-        opt.apply(chosen)
-        val = (await aevaluate(graph, valset, metric)).score
-        record.val_score = val
-        record.accepted = val > run.best_score
-        record.changes = _changes(chosen)
-        opt.record(chosen, before=run.best_score, after=val, accepted=record.accepted)
-        if not record.accepted:
-            opt.revert(chosen)
+        await self._validate(graph, valset, metric, opt, chosen, run, record)
+        opt.record(chosen, before=run.best_score, after=record.val_score or 0.0, accepted=record.accepted)
         opt.zero_grad()
         return record
 
@@ -397,13 +391,20 @@ class ANNOptimizer:
             return record
         budget.check()
         self.on_event("phase", {"phase": f"step {step}: validating {len(proposal.changes)} demo sets"})
+        await self._validate(graph, valset, metric, opt, proposal, run, record)
+        return record
+
+    async def _validate(
+        self, graph: Graph, valset: Sequence[Example], metric: Metric, opt: TextualGradientDescent,
+        proposal: Proposal, run: TrainingRun, record: StepRecord,
+    ) -> None:  # fmt: skip
+        """Apply a proposal, score it on validation, and keep it only if it beats the best so far."""
         opt.apply(proposal)
-        val = (await aevaluate(graph, valset, metric)).score
-        record.val_score, record.accepted = val, val > run.best_score
+        record.val_score = (await aevaluate(graph, valset, metric)).score
+        record.accepted = record.val_score > run.best_score
         record.changes = _changes(proposal)
         if not record.accepted:
             opt.revert(proposal)
-        return record
 
     async def _screen(
         self, graph: Graph, batch: list[Example], metric: Metric, opt: TextualGradientDescent, proposals: list[Proposal]
