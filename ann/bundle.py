@@ -7,6 +7,7 @@ data it was trained on, and the training settings. It never holds API keys.
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +18,18 @@ from ann.errors import ConfigError
 from ann.graph import Graph
 from ann.io import atomic_write_text
 from ann.params import HistoryEntry
-from ann.spec import AgentSpec, FieldSpec, GraphSpec, LayerSpec, MetricSpec, ModelSpec, Spec
+from ann.spec import (
+    AgentSpec,
+    FieldSpec,
+    GraphSpec,
+    LayerSpec,
+    MetricSpec,
+    ModelSpec,
+    Spec,
+    with_paths_from,
+    with_paths_relative_to,
+)
+from ann.tools.exploration import DraftRun
 
 BUNDLE_FORMAT = "ann.bundle"
 BUNDLE_VERSION = 1
@@ -57,6 +69,7 @@ class Bundle(_Strict):
     scores: Scores = Field(default_factory=Scores)
     data: dict[str, str] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
+    draft: list[DraftRun] = Field(default_factory=list, description="DRAFT explorations of the graph's tools")
 
 
 def spec_from_graph(
@@ -69,7 +82,11 @@ def spec_from_graph(
             inputs=layer.inputs,
             outputs=layer.outputs,
             aggregator=layer.aggregator.value,
-            agents=[AgentSpec(name=a.name, role=a.role.value, instructions=a.instructions.value) for a in layer.agents],
+            agents=[
+                AgentSpec(name=a.name, role=a.role.value, instructions=a.instructions.value,
+                          tools=[tool.name for tool in a.tools])
+                for a in layer.agents
+            ],  # fmt: skip
             samples=layer.samples,
             temperature=layer.temperature,
             options=layer.options,
@@ -86,10 +103,26 @@ def spec_from_graph(
         "fields": fields,
         "freeze": [n for n, p in graph.named_parameters() if not p.trainable and p.kind in ("role", "instructions")],
         "graph": GraphSpec(layers=layers),
+        "tools": (base.tools if base is not None else None) or _tools_module(graph),
     }
     if base is not None:
         return base.model_copy(update=updates)
     return Spec(**updates, metric=metric, model=model or ModelSpec())
+
+
+def _tools_module(graph: Graph) -> str | None:
+    """The one Python file the graph's tools are defined in, so a bundle can load them again.
+
+    Raises:
+        ConfigError: The tools come from several files, or from no file (a lambda, a builtin).
+    """
+    tools = [tool for layer in graph.layers.values() for agent in layer.agents for tool in agent.tools]
+    files = {inspect.getsourcefile(tool.fn) or "" for tool in tools}
+    if not files:
+        return None
+    if len(files) > 1 or "" in files:
+        raise ConfigError(f"a bundle loads tools from one Python file, but the graph's tools come from {sorted(files)}")
+    return str(Path(files.pop()).resolve())
 
 
 def make_bundle(
@@ -99,6 +132,7 @@ def make_bundle(
     scores: Scores | None = None,
     data: dict[str, str] | None = None,
     training: dict[str, Any] | None = None,
+    draft: list[DraftRun] | None = None,
 ) -> Bundle:
     """Everything about ``graph`` worth keeping, as a Bundle."""
     from ann import __version__
@@ -120,6 +154,7 @@ def make_bundle(
         scores=scores or Scores(),
         data=data or {},
         training=training or {},
+        draft=draft or [],
     )
 
 
@@ -138,8 +173,10 @@ def restore_params(graph: Graph, bundle: Bundle) -> None:
 
 
 def save_bundle(bundle: Bundle, path: str | Path) -> None:
-    """Write a bundle as indented JSON, atomically."""
-    atomic_write_text(Path(path), bundle.model_dump_json(indent=2, exclude_none=False) + "\n")
+    """Write a bundle as indented JSON, atomically; its tools module path is relative to the file."""
+    path = Path(path)
+    bundle = bundle.model_copy(update={"spec": with_paths_relative_to(bundle.spec, path.parent)})
+    atomic_write_text(path, bundle.model_dump_json(indent=2, exclude_none=False) + "\n")
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -161,11 +198,12 @@ def load_bundle(path: str | Path) -> Bundle:
     if data.get("version") != BUNDLE_VERSION:
         raise ConfigError(f"{path}: bundle version {data.get('version')!r} is not supported (this ann reads 1)")
     try:
-        return Bundle.model_validate(data)
+        bundle = Bundle.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+    return bundle.model_copy(update={"spec": with_paths_from(bundle.spec, path.parent)})
 
 
 def bundle_schema() -> dict[str, Any]:

@@ -6,11 +6,12 @@ A spec error is reported as one line naming the file and the field path, e.g.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ann.errors import ConfigError
 from ann.io import atomic_write_text
@@ -26,6 +27,7 @@ class AgentSpec(_Strict):
     name: str
     role: str = ""
     instructions: str = ""
+    tools: list[str] = Field(default_factory=list)
 
 
 class LayerSpec(_Strict):
@@ -97,6 +99,7 @@ class Spec(_Strict):
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
     freeze: list[str] = Field(default_factory=list)
+    tools: str | None = None
     graph: GraphSpec | None = None
 
     @field_validator("fields", mode="before")
@@ -105,6 +108,15 @@ class Spec(_Strict):
         if isinstance(value, dict):
             return {name: {"description": spec} if isinstance(spec, str) else spec for name, spec in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _tools_need_a_module(self) -> Spec:
+        for i, layer in enumerate(self.graph.layers if self.graph else []):
+            for j, agent in enumerate(layer.agents):
+                if agent.tools and not self.tools:
+                    where = f"graph.layers.{i}.agents.{j}.tools"
+                    raise ValueError(f"{where}: names tools, but the spec has no `tools:` module")
+        return self
 
     def descriptions(self) -> dict[str, str]:
         return {name: spec.description for name, spec in self.fields.items() if spec.description}
@@ -125,6 +137,8 @@ class Spec(_Strict):
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
+    if not first["loc"] and first["type"] == "value_error":  # a whole-spec check names its own field
+        return str(first["ctx"]["error"])
     where = ".".join(str(part) for part in first["loc"]) or "(top level)"
     return f"{where}: {first['msg']}"
 
@@ -157,12 +171,28 @@ def load_spec(path: str | Path) -> Spec:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a spec must be a mapping with name, inputs, outputs and graph")
     try:
-        return Spec.model_validate(data)
+        spec = Spec.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {_describe(exc)}") from exc
+    return with_paths_from(spec, path.parent)
+
+
+def with_paths_from(spec: Spec, folder: Path) -> Spec:
+    """The spec with its file references (the tools module) made absolute, read from ``folder``."""
+    if spec.tools is None:
+        return spec
+    return spec.model_copy(update={"tools": str((folder / spec.tools).resolve())})
+
+
+def with_paths_relative_to(spec: Spec, folder: Path) -> Spec:
+    """The spec with its file references relative to ``folder``, so a saved file can move with them."""
+    if spec.tools is None:
+        return spec
+    return spec.model_copy(update={"tools": os.path.relpath(spec.tools, folder.resolve())})
 
 
 def save_spec(spec: Spec, path: str | Path) -> None:
     """Write a spec as YAML (defaults left out), atomically."""
+    spec = with_paths_relative_to(spec, Path(path).parent)
     text = yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False, width=100)
     atomic_write_text(Path(path), text)

@@ -2,13 +2,15 @@
 
 Layers are visited in reverse topological order. Each layer that received feedback on its
 outputs asks a debugger model how each of its agents should change (a local gradient, added to
-the agents' role and instructions params) and what its inputs should have contained (passed to
-the layers that produced them). A debugger that cannot answer, or that says no agent should
-change, passes the feedback on unchanged, so gradients always reach every upstream layer.
+the agents' role and instructions params; the docs of the tools they called get their own) and
+what its inputs should have contained (passed to the layers that produced them). A debugger
+that cannot answer, or that says no agent should change, passes the feedback on unchanged, so
+gradients always reach every upstream layer.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from ann.agent import Agent
@@ -23,11 +25,14 @@ from ann.optimizers.prompts import (
     DEBUGGER_INSTRUCTIONS,
     DEBUGGER_ROLE,
     DEBUGGER_TEXT_OUTPUT,
+    DEBUGGER_TOOL_OUTPUT,
     DEBUGGER_UPSTREAM_CLAUSE,
     DEBUGGER_UPSTREAM_OUTPUT,
+    TOOL_CALL_LINE,
 )
 from ann.params import Param
 from ann.render import render
+from ann.tools.loop import ToolCallRecord
 from ann.trace import LayerRecord, Trace
 
 DEBUGGER_INPUTS = ["task", "layer", "team", "layer_inputs", "candidates", "layer_output", "feedback"]
@@ -49,9 +54,11 @@ def _debugger(has_upstream: bool) -> Agent:
 
 
 async def _layer_gradients(
-    graph: Graph, layer: Layer, record: LayerRecord, feedback: str, lm: ModelClient, trace: Trace
-) -> tuple[dict[str, str], str]:
-    """Per-agent feedback and feedback on the layer's inputs (empty when none)."""
+    graph: Graph, layer: Layer, record: LayerRecord, calls: list[ToolCallRecord], feedback: str, lm: ModelClient,
+    trace: Trace,
+) -> tuple[dict[str, str], str]:  # fmt: skip
+    """Per-agent feedback and feedback on the layer's inputs (empty when none); gradients for the
+    team type's texts and the agents' tool docs go straight into those params."""
     upstream = _upstream_layers(graph, layer)
     outputs = [f"agent_{agent.name}" for agent in layer.agents] + ([UPSTREAM] if upstream else [])
     descriptions = {f"agent_{a.name}": render(DEBUGGER_AGENT_OUTPUT, agent=a.name) for a in layer.agents}
@@ -61,6 +68,10 @@ async def _layer_gradients(
     descriptions.update(
         {f"text_{n}": render(DEBUGGER_TEXT_OUTPUT, description=p.description) for n, p in texts.items()}
     )
+    tools = _tool_docs(layer)
+    outputs += [f"tool_{name}" for name in tools]
+    descriptions.update({f"tool_{name}": render(DEBUGGER_TOOL_OUTPUT, tool=name) for name in tools})
+    inputs = DEBUGGER_INPUTS + (["tool_calls"] if tools else [])
     values = {
         "task": graph.task.value or graph.name,
         "layer": describe_layer(layer),
@@ -69,10 +80,11 @@ async def _layer_gradients(
         "candidates": describe_candidates(record.candidates),
         "layer_output": describe_fields(record.outputs) if record.error is None else f"(failed: {record.error})",
         "feedback": clip(feedback, 1200),
+        "tool_calls": _describe_calls(calls),
     }
     try:
         reply = await ask_agent(
-            lm, trace, _debugger(bool(upstream)), values, inputs=DEBUGGER_INPUTS, outputs=outputs,
+            lm, trace, _debugger(bool(upstream)), values, inputs=inputs, outputs=outputs,
             descriptions=descriptions, layer=f"backward:{layer.name}", purpose="gradient", json_reply=True,
         )  # fmt: skip
     except ParseError:
@@ -81,9 +93,9 @@ async def _layer_gradients(
     if all(_says_nothing(text) for text in per_agent.values()):
         # The layer's output was wrong, so something must change: fall back to the feedback itself.
         per_agent = {agent.name: feedback for agent in layer.agents}
-    for name, param in texts.items():
-        if not _says_nothing(str(reply[f"text_{name}"])):
-            param.grads.append(str(reply[f"text_{name}"]))
+    for key, param in [*((f"text_{n}", p) for n, p in texts.items()), *((f"tool_{n}", p) for n, p in tools.items())]:
+        if not _says_nothing(str(reply[key])):
+            param.grads.append(str(reply[key]))
     return per_agent, str(reply.get(UPSTREAM, "")) if upstream else ""
 
 
@@ -92,6 +104,20 @@ def _team_texts(layer: Layer) -> dict[str, Param]:
     if layer.team_type is None:
         return {}
     return {n: p for n, p in layer.team_type.texts.items() if p.trainable and p.kind in ("instructions", "text")}
+
+
+def _tool_docs(layer: Layer) -> dict[str, Param]:
+    """The trainable docs of the tools the layer's agents may call, by tool name."""
+    return {tool.name: tool.doc for agent in layer.agents for tool in agent.tools if tool.doc.trainable}
+
+
+def _describe_calls(calls: list[ToolCallRecord]) -> str:
+    lines = [
+        render(TOOL_CALL_LINE, agent=c.agent, tool=c.tool, args=json.dumps(c.args),
+               result=clip(c.output if c.ok else f"error: {c.output}", 200))
+        for c in calls
+    ]  # fmt: skip
+    return clip("\n".join(lines), 1200) or "(no tool calls)"
 
 
 async def backward(graph: Graph, run: Trace, critique: str, lm: ModelClient, trace: Trace) -> None:
@@ -112,7 +138,8 @@ async def backward(graph: Graph, run: Trace, critique: str, lm: ModelClient, tra
         received = feedback.get(name)
         if not received or name not in records:
             continue
-        per_agent, upstream = await _layer_gradients(graph, layer, records[name], "\n".join(received), lm, trace)
+        calls = [call for call in run.tool_calls if call.layer == name]
+        per_agent, upstream = await _layer_gradients(graph, layer, records[name], calls, "\n".join(received), lm, trace)
         for agent in layer.agents:
             text = per_agent.get(agent.name, "")
             if _says_nothing(text):

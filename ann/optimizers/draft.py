@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import sacrebleu
@@ -34,6 +33,7 @@ from ann.optimizers.prompts import (
     EXPLORER_TOO_SIMILAR,
 )
 from ann.render import render
+from ann.tools.exploration import DraftRun, Episode
 from ann.tools.tool import Tool
 from ann.trace import Trace
 
@@ -52,29 +52,6 @@ def bleu(old: str, new: str) -> float:
     return sacrebleu.sentence_bleu(new, [old]).score / 100
 
 
-@dataclass
-class Episode:
-    """One DRAFT episode: the probe, what the tool did, the analysis, and the doc it led to."""
-
-    args: dict[str, Any]
-    result: str
-    ok: bool
-    regenerations: int
-    suggestions: str
-    doc: str
-    delta: float
-
-
-@dataclass
-class DraftRun:
-    """A tool's exploration log and why it stopped."""
-
-    tool: str
-    initial_doc: str
-    episodes: list[Episode] = field(default_factory=list)
-    stopped: str = ""
-
-
 async def refine_tool(
     tool: Tool,
     lm: ModelClient,
@@ -85,10 +62,11 @@ async def refine_tool(
     tau: float = 0.75,
     max_words: int = 150,
     trace: Trace | None = None,
+    on_episode: Callable[[DraftRun, Episode], None] | None = None,
 ) -> DraftRun:
     """Run DRAFT on one tool; its ``doc`` param holds the refined documentation afterwards."""
     trace = trace or Trace(example_id=f"draft:{tool.name}")
-    run = DraftRun(tool.name, tool.doc.value)
+    run = DraftRun(tool=tool.name, initial_doc=tool.doc.value)
     explorer = Agent("explorer", role=EXPLORER_ROLE, instructions=EXPLORER_INSTRUCTIONS)
     analyzer = Agent("analyzer", role=ANALYZER_ROLE, instructions=ANALYZER_INSTRUCTIONS)
     rewriter = Agent("rewriter", role=DRAFT_REWRITER_ROLE,
@@ -120,8 +98,11 @@ async def refine_tool(
         old_vector, new_vector = await embed([old or " ", new])
         delta = (bleu(old, new) + cosine(old_vector, new_vector)) / 2
         tool.doc.value = new
-        run.episodes.append(Episode(args, result.output, result.ok, regenerations, str(analysis["suggestions"]), new,
-                                    delta))  # fmt: skip
+        episode = Episode(args=args, result=result.output, ok=result.ok, regenerations=regenerations,
+                          suggestions=str(analysis["suggestions"]), doc=new, delta=delta)  # fmt: skip
+        run.episodes.append(episode)
+        if on_episode is not None:
+            on_episode(run, episode)
         if delta > tau:
             run.stopped = f"converged at episode {number} (delta {delta:.2f} > tau {tau})"
             break

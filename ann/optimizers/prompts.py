@@ -25,6 +25,8 @@ DEBUGGER_UPSTREAM_CLAUSE = ", and what the layer's inputs from earlier steps sho
 DEBUGGER_AGENT_OUTPUT = "what agent '{agent}' should do differently, in one or two sentences"
 DEBUGGER_TEXT_OUTPUT = "how {description} should change, or 'nothing'"
 DEBUGGER_UPSTREAM_OUTPUT = "what the inputs from earlier steps should have contained, or 'nothing'"
+DEBUGGER_TOOL_OUTPUT = "what the documentation of tool '{tool}' should say so agents call it right, or 'nothing'"
+TOOL_CALL_LINE = "{agent} called {tool}({args}) -> {result}"
 
 # --- combining a minibatch's feedback about one text ----------------------------------------------
 
@@ -48,6 +50,10 @@ KIND_RULES = {
     "role": "The text is a role: a short noun phrase of at most twelve words naming who the agent is.",
     "instructions": "The text is instructions for an AI agent: plain sentences, at most {max_words} words, no code.",
     "text": "Keep it under {max_words} words.",
+    "tool_doc": (
+        "The text is a tool's documentation: what the tool does, what each argument accepts (codes, units, "
+        "formats) and what it returns, in plain sentences of at most {max_words} words."
+    ),
 }
 
 # --- how the optimizer sees things (filled into the inputs above) ---------------------------------

@@ -36,7 +36,7 @@ def check_rewrite(kind: str, old: str, new: str, *, max_words: int = 120, avoid:
     """Why a rewrite must be rejected, or None when it may be applied.
 
     Args:
-        kind: The param's kind (``role``, ``instructions``, ``task``, ``text``).
+        kind: The param's kind (``role``, ``instructions``, ``task``, ``text``, ``tool_doc``).
         old: The current value.
         new: The proposed value.
         max_words: The longest instructions allowed.
@@ -50,7 +50,7 @@ def check_rewrite(kind: str, old: str, new: str, *, max_words: int = 120, avoid:
     words = len(_words(text))
     if kind == "role" and (words > 12 or "\n" in text):
         return f"not a role (a short noun phrase): {words} words"
-    if kind in ("instructions", "task", "text") and words > max_words:
+    if kind in ("instructions", "task", "text", "tool_doc") and words > max_words:
         return f"too long: {words} words (at most {max_words})"
     if _CODE.search(text):
         return "code where text belongs"

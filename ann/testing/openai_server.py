@@ -1,9 +1,10 @@
 """OpenAIServer: a loopback HTTP server that speaks the OpenAI chat-completions API.
 
 Integration tests and benchmarks need the real client path (DSPy -> LiteLLM -> OpenAI SDK -> HTTP)
-without the internet. This server answers ``POST /v1/chat/completions`` and ``GET /v1/models`` on
-127.0.0.1, records every request body, simulates model latency, and replays queued faults
-(429, 500, hangs, non-JSON bodies, empty replies) so retry and timeout logic can be tested for real.
+without the internet. This server answers ``POST /v1/chat/completions``, ``POST /v1/embeddings``
+(letter-count vectors: texts with the same letters embed alike) and ``GET /v1/models`` on
+127.0.0.1, records every request body, simulates model latency, and replays queued faults (429,
+500, hangs, non-JSON bodies, empty replies) so retry and timeout logic can be tested for real.
 
 It uses only the standard library so it works wherever the tests run. Each connection is served on
 its own daemon thread, so concurrent clients overlap and ``max_in_flight`` shows how many calls a
@@ -30,6 +31,7 @@ __all__ = [
     "empty_content",
     "garbage",
     "hang",
+    "letter_vector",
     "rate_limit",
     "server_error",
 ]
@@ -298,6 +300,12 @@ class OpenAIServer:
         return text
 
 
+def letter_vector(text: str) -> list[float]:
+    """The test server's embedding: how often each letter a-z occurs (deterministic, comparable)."""
+    lowered = text.lower()
+    return [float(lowered.count(letter)) for letter in "abcdefghijklmnopqrstuvwxyz"]
+
+
 def _validate_chat(body: Any) -> dict[str, Any]:
     """Check the fields this server relies on, answering 400 as OpenAI would."""
     if not isinstance(body, dict):
@@ -338,8 +346,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_not_found()
 
     def do_POST(self) -> None:
-        if urlsplit(self.path).path.rstrip("/") == "/v1/chat/completions":
+        path = urlsplit(self.path).path.rstrip("/")
+        if path == "/v1/chat/completions":
             self._chat()
+        elif path == "/v1/embeddings":
+            self._embeddings()
         else:
             self._send_not_found()
 
@@ -362,6 +373,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(_RequestError(500, f"test server bug: {exc!r}", kind="server_error"))
         finally:
             owner._end()
+
+    def _embeddings(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        self.server.owner._begin(body)
+        try:
+            texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
+            data = [{"object": "embedding", "index": i, "embedding": letter_vector(t)} for i, t in enumerate(texts)]
+            tokens = sum(_count_tokens(text) for text in texts)
+            usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+            self._send_json(200, {"object": "list", "data": data, "model": body.get("model", ""), "usage": usage})
+        finally:
+            self.server.owner._end()
 
     def _answer_chat(self, owner: OpenAIServer, body: Any) -> None:
         body = _validate_chat(body)

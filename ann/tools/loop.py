@@ -39,15 +39,22 @@ class ToolCallRecord:
 
 
 def loop_schema(agent: Agent, outputs: list[str]) -> dict[str, Any]:
-    return {
+    """One branch per action, so a constrained model can only call a tool with that tool's
+    arguments, or answer with every output field."""
+    calls = [
+        {
+            "type": "object",
+            "properties": {"action": {"const": tool.name}, "arguments": tool.schema()},
+            "required": ["action", "arguments"],
+        }
+        for tool in agent.tools
+    ]
+    answer = {
         "type": "object",
-        "properties": {
-            "action": {"type": "string", "enum": [*(tool.name for tool in agent.tools), FINAL]},
-            "arguments": {"type": "object"},
-            **{name: {"type": "string"} for name in outputs},
-        },
-        "required": ["action"],
+        "properties": {"action": {"const": FINAL}, **{name: {"type": "string"} for name in outputs}},
+        "required": ["action", *outputs],
     }
+    return {"anyOf": [*calls, answer]}
 
 
 def parse_turn(text: str, agent: Agent, outputs: list[str]) -> dict[str, Any]:

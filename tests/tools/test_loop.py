@@ -38,7 +38,8 @@ def test_the_agent_calls_the_tool_for_real_and_answers_from_the_observation(scri
         in system
     )
     schema = client.dspy_lm.requests[0]["response_format"]["schema"]
-    assert schema["properties"]["action"]["enum"] == ["to_metres", "final_answer"]
+    assert [branch["properties"]["action"]["const"] for branch in schema["anyOf"]] == ["to_metres", "final_answer"]
+    assert schema["anyOf"][0]["properties"]["arguments"]["required"] == ["value"]
 
 
 def test_a_failing_tool_call_comes_back_as_an_observation(scripted):
