@@ -16,6 +16,7 @@ from ann.cli import eval as eval_command
 from ann.cli import plan as plan_command
 from ann.cli import run as run_command
 from ann.cli import show as show_command
+from ann.cli import tools as tools_command
 from ann.cli.common import model_flags
 from ann.errors import AnnError, ConfigError
 
@@ -33,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
     compile_command.add_parser(commands, parents)
     show_command.add_parser(commands, parents)
     plan_command.add_parser(commands, parents)
+    tools_command.add_parser(commands, parents)
     return root
 
 

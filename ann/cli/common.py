@@ -12,7 +12,7 @@ from ann.connect import connect
 from ann.datasets import Example, load_dataset, load_humaneval
 from ann.graph import Graph
 from ann.lm import ModelClient
-from ann.spec import Spec, load_spec
+from ann.spec import ModelSpec, Spec, load_spec
 
 
 def _non_negative(text: str) -> int:
@@ -67,16 +67,17 @@ def open_spec(args: argparse.Namespace) -> tuple[Spec, Path]:
 
 
 def open_model(
-    args: argparse.Namespace, spec: Spec, *, model: str | None = None, max_tokens: int | None = None
+    args: argparse.Namespace, spec: Spec | None, *, model: str | None = None, max_tokens: int | None = None
 ) -> ModelClient:
     """The model for this run: flag, then environment, then spec, then the embedded model.
 
     ``model`` names another model (the optimizer's); it then takes no api base or GGUF flag.
     """
+    settings = spec.model if spec is not None else ModelSpec()
     other_model = model is not None
     if not other_model:
-        model = args.model or os.environ.get("ANN_MODEL") or spec.model.name
-        api_base = args.api_base or os.environ.get("ANN_API_BASE") or spec.model.api_base
+        model = args.model or os.environ.get("ANN_MODEL") or settings.name
+        api_base = args.api_base or os.environ.get("ANN_API_BASE") or settings.api_base
         gguf = args.gguf
     else:
         api_base, gguf = None, None
@@ -85,8 +86,8 @@ def open_model(
         env=not other_model,
         api_base=None if gguf else api_base,
         gguf=gguf,
-        temperature=spec.model.temperature,
-        max_tokens=max_tokens or spec.model.max_tokens,
+        temperature=settings.temperature,
+        max_tokens=max_tokens or settings.max_tokens,
         timeout_s=args.timeout,
         num_retries=args.retries,
         concurrency=args.concurrency,

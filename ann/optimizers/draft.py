@@ -39,6 +39,7 @@ from ann.trace import Trace
 
 Embed = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
 MAX_REGENERATIONS = 3
+REGENERATION_TEMPERATURE = 0.8  # asked again, the explorer samples: at temperature 0 it would repeat itself
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
@@ -86,10 +87,13 @@ async def refine_tool(
                 lm, trace, analyzer, values, inputs=["tool", "call", "result"], outputs=["suggestions"],
                 purpose="analyze", **common,
             )  # fmt: skip
-            values = {"documentation": tool.doc.value or "(none)", "suggestions": str(analysis["suggestions"])}
+            # The rewriter sees the evidence itself, not only the analysis: a small model's analysis
+            # may drop the very detail (a list of valid codes) the doc needs.
+            suggestions = str(analysis["suggestions"])
+            values = {**values, "documentation": tool.doc.value or "(none)", "suggestions": suggestions}
             rewrite = await ask_agent(
-                lm, trace, rewriter, values, inputs=["documentation", "suggestions"], outputs=["documentation"],
-                purpose="rewrite", **common,
+                lm, trace, rewriter, values, inputs=["documentation", "call", "result", "suggestions"],
+                outputs=["documentation"], purpose="rewrite", **common,
             )  # fmt: skip
         except ParseError:
             run.stopped = f"episode {number}: the analyzer or rewriter reply could not be parsed"
@@ -99,7 +103,7 @@ async def refine_tool(
         delta = (bleu(old, new) + cosine(old_vector, new_vector)) / 2
         tool.doc.value = new
         episode = Episode(args=args, result=result.output, ok=result.ok, regenerations=regenerations,
-                          suggestions=str(analysis["suggestions"]), doc=new, delta=delta)  # fmt: skip
+                          suggestions=suggestions, doc=new, delta=delta)  # fmt: skip
         run.episodes.append(episode)
         if on_episode is not None:
             on_episode(run, episode)
@@ -128,7 +132,8 @@ async def _explore(
             reply = await traced_call(
                 lm, trace, layer="draft", agent="explorer", purpose=f"explore {number}", inputs=values,
                 messages=messages, parse=lambda text: parse_reply(["arguments"], text, json_reply=True),
-                sample=regenerations, response_format=json_response_format(schema, lm.config.schema_style),
+                sample=regenerations, temperature=REGENERATION_TEMPERATURE if regenerations else None,
+                response_format=json_response_format(schema, lm.config.schema_style),
             )  # fmt: skip
             args = json.loads(reply["arguments"])
         except (ParseError, json.JSONDecodeError):

@@ -55,10 +55,13 @@ def test_explorer_arguments_are_called_for_real_and_errors_are_observed(scripted
     assert CALLS == [{"item": "pen", "qty": 2}, {"item": "ink", "qty": 9}]
     assert [e.ok for e in run.episodes] == [True, False]
     assert run.episodes[1].result == "ValueError: at most 5 per order"
-    analyzer_prompts = [
-        r["messages"][-1]["content"] for r in client.dspy_lm.requests if "Result:" in r["messages"][-1]["content"]
-    ]
-    assert "Result:\nerror: ValueError: at most 5 per order" in analyzer_prompts[1]
+
+    def prompts(system_says):
+        requests = client.dspy_lm.requests
+        return [r["messages"][-1]["content"] for r in requests if system_says in r["messages"][0]["content"]]
+
+    assert "Result:\nerror: ValueError: at most 5 per order" in prompts("checks documentation against real")[1]
+    assert "Result:\nerror: ValueError: at most 5 per order" in prompts("a technical writer.")[1]  # the rewriter too
     assert tool.doc.value == "Reserve up to 5 items by name; more raises an error."
     assert run.stopped == "ran all 2 episodes"
 

@@ -1,0 +1,161 @@
+"""`ann tools refine TARGET --out DIR`: rewrite tool docs by exploring the tools for real (DRAFT).
+
+TARGET is a tools module (``tools.py``), a spec whose agents use tools, or a bundle. Every
+episode is printed as it finishes; ``DIR/draft.json`` (the exploration logs) and ``DIR/tools.md``
+(the refined docs) are rewritten after each tool, so an interrupted run keeps the tools already
+done. From a spec or bundle, ``DIR/bundle.json`` is the graph with the refined docs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+
+from ann.bundle import make_bundle, save_bundle
+from ann.cli.common import open_graph, open_model
+from ann.embed import Embedder, get_embedder
+from ann.errors import ConfigError
+from ann.graph import Graph
+from ann.io import atomic_write_text
+from ann.lm import ModelClient
+from ann.optimizers.draft import refine_tool
+from ann.spec import Spec
+from ann.tools.exploration import DraftRun, Episode
+from ann.tools.module import load_tools, tools_digest
+from ann.tools.tool import Tool
+
+DRAFT_MAX_TOKENS = 512  # a rewritten doc of up to 150 words, as JSON
+
+
+def add_draft_flags(parser: argparse.ArgumentParser) -> None:
+    """The DRAFT settings, shared by `ann tools refine` and `ann compile --draft`."""
+    group = parser.add_argument_group("DRAFT (tool documentation) settings")
+    group.add_argument("--episodes", type=int, default=5, help="most explorations per tool (default 5)")
+    group.add_argument("--phi", type=float, default=0.9,
+                       help="a probe must have cosine similarity below this to every earlier one (default 0.9)")
+    group.add_argument("--tau", type=float, default=0.75,
+                       help="stop once (BLEU + cosine) / 2 of successive docs exceeds this (default 0.75)")
+    group.add_argument("--embed-model", help="LiteLLM embedding model (default: the local all-MiniLM-L6-v2)")
+    group.add_argument("--embed-api-base", help="endpoint of the embedding model, if not the provider's")  # fmt: skip
+
+
+def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    tools = commands.add_parser("tools", help="work on the tools agents call")
+    actions = tools.add_subparsers(dest="action", required=True, metavar="ACTION")
+    refine = actions.add_parser("refine", parents=parents, help="rewrite tool docs by exploring the tools (DRAFT)")
+    refine.add_argument("target", help="a tools module (.py), or a spec or bundle whose agents use tools")
+    refine.add_argument("--out", required=True, type=Path, help="where to write draft.json, tools.md (and bundle.json)")
+    refine.add_argument("--only", action="append", metavar="TOOL", help="refine only this tool (repeatable)")
+    add_draft_flags(refine)
+    refine.set_defaults(handler=run_refine)
+
+
+def check_draft_flags(args: argparse.Namespace) -> None:
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes must be 1 or more, got {args.episodes}")
+    for name in ("phi", "tau"):
+        if not 0 < getattr(args, name) <= 2:
+            raise ConfigError(f"--{name} must be in (0, 2], got {getattr(args, name)}")
+
+
+def graph_tools(graph: Graph) -> list[Tool]:
+    """Each tool the graph's agents may call, once, in graph order."""
+    seen: dict[int, Tool] = {}
+    for name in graph.order:
+        for agent in graph.layers[name].agents:
+            for tool in agent.tools:
+                seen.setdefault(id(tool), tool)
+    return list(seen.values())
+
+
+def run_refine(args: argparse.Namespace, console: Console) -> int:
+    check_draft_flags(args)
+    spec: Spec | None = None
+    graph: Graph | None = None
+    if Path(args.target).suffix == ".py":
+        tools, module = list(load_tools(args.target).values()), Path(args.target)
+    else:
+        args.spec = args.target
+        spec, graph = open_graph(args)
+        tools, module = graph_tools(graph), Path(spec.tools) if spec.tools else None
+        if not tools:
+            raise ConfigError(f"{args.target}: no agent in this graph uses tools")
+    if args.only:
+        unknown = sorted(set(args.only) - {tool.name for tool in tools})
+        if unknown:
+            raise ConfigError(f"--only {unknown[0]}: no such tool; there are {sorted(t.name for t in tools)}")
+        tools = [tool for tool in tools if tool.name in args.only]
+    lm = open_model(args, spec, max_tokens=max(DRAFT_MAX_TOKENS, spec.model.max_tokens if spec else 0))
+    embedder = get_embedder(args.embed_model, api_base=args.embed_api_base)
+    args.out.mkdir(parents=True, exist_ok=True)
+    settings = {"episodes": args.episodes, "phi": args.phi, "tau": args.tau}
+    console.print(f"DRAFT on {len(tools)} tool{'s' if len(tools) != 1 else ''} with {lm.config.describe()}; "
+                  f"embeddings: {embedder.name}", highlight=False)  # fmt: skip
+    runs = asyncio.run(_refine_all(tools, lm, embedder, settings, console, args.out, module))
+    written = [args.out / "draft.json", args.out / "tools.md"]
+    if graph is not None and spec is not None:
+        save_bundle(make_bundle(graph, spec=spec, draft=runs), args.out / "bundle.json")
+        written.append(args.out / "bundle.json")
+    usage = lm.usage
+    console.print(f"{usage.calls} model calls, {usage.prompt_tokens + usage.completion_tokens} tokens")
+    for path in written:
+        console.print(f"wrote {path}", highlight=False)
+    return 0
+
+
+async def _refine_all(
+    tools: list[Tool], lm: ModelClient, embedder: Embedder, settings: dict[str, Any], console: Console, out: Path,
+    module: Path | None,
+) -> list[DraftRun]:  # fmt: skip
+    runs: list[DraftRun] = []
+    for tool in tools:
+        console.rule(f"[bold]{escape(tool.name)}[/bold]")
+        console.print(f"doc before: {escape(tool.doc.value or '(none)')}", highlight=False)
+        run = await refine_tool(tool, lm, embedder, **settings, on_episode=lambda r, e: _show(console, r, e))
+        console.print(f"[dim]{escape(run.stopped)}[/dim]")
+        runs.append(run)
+        _write(out, runs, lm, embedder, settings, module)
+    return runs
+
+
+def _show(console: Console, run: DraftRun, episode: Episode) -> None:
+    number = len(run.episodes)
+    outcome = "[green]ok[/green]" if episode.ok else "[red]error[/red]"
+    again = f", asked again {episode.regenerations}× for being too similar" if episode.regenerations else ""
+    body = (f"[bold]probe[/bold] {escape(json.dumps(episode.args))}{again}\n"
+            f"[bold]result[/bold] ({outcome}) {escape(episode.result[:300])}\n"
+            f"[bold]analysis[/bold] {escape(episode.suggestions[:400])}\n"
+            f"[bold]new doc[/bold] {escape(episode.doc)}")  # fmt: skip
+    console.print(Panel(body, title=f"{run.tool} · episode {number}", subtitle=f"Δ {episode.delta:.2f}",
+                        title_align="left"), highlight=False)  # fmt: skip
+
+
+def _write(
+    out: Path, runs: list[DraftRun], lm: ModelClient, embedder: Embedder, settings: dict[str, Any],
+    module: Path | None,
+) -> None:  # fmt: skip
+    """The logs so far, as JSON and as the docs a person reads; atomic, so never half-written."""
+    from ann import __version__
+
+    log = {
+        "ann_version": __version__,
+        "model": lm.config.label or lm.config.model,
+        "embedder": embedder.name,
+        "settings": settings,
+        "module": str(module) if module else None,
+        "module_sha256": tools_digest(module) if module else None,
+        "tools": [run.model_dump() for run in runs],
+    }
+    atomic_write_text(out / "draft.json", json.dumps(log, indent=2, ensure_ascii=False) + "\n")
+    docs = [f"# Tool docs refined by DRAFT ({log['model']})\n"]
+    for run in runs:
+        docs.append(f"## {run.tool}\n\n{run.final_doc}\n\n_Before:_ {run.initial_doc or '(none)'}\n\n"
+                    f"_{len(run.episodes)} episodes; {run.stopped}._\n")  # fmt: skip
+    atomic_write_text(out / "tools.md", "\n".join(docs))
