@@ -29,8 +29,12 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
             Layer(
                 layer.name,
                 [
-                    Agent(agent.name, agent.role, agent.instructions,
-                          tools=_agent_tools(tools, agent.tools, f"graph.layers.{i}.agents.{j}.tools"))
+                    Agent(
+                        agent.name,
+                        agent.role,
+                        agent.instructions,
+                        tools=_agent_tools(tools, agent.tools, f"graph.layers.{i}.agents.{j}.tools"),
+                    )
                     for j, agent in enumerate(layer.agents)
                 ],  # fmt: skip
                 layer.aggregator,

@@ -83,8 +83,12 @@ def spec_from_graph(
             outputs=layer.outputs,
             aggregator=layer.aggregator.value,
             agents=[
-                AgentSpec(name=a.name, role=a.role.value, instructions=a.instructions.value,
-                          tools=[tool.name for tool in a.tools])
+                AgentSpec(
+                    name=a.name,
+                    role=a.role.value,
+                    instructions=a.instructions.value,
+                    tools=[tool.name for tool in a.tools],
+                )
                 for a in layer.agents
             ],  # fmt: skip
             samples=layer.samples,

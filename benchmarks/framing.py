@@ -41,9 +41,13 @@ def problems(limit: int, seed: int) -> list[Example]:
     return sorted(chosen, key=lambda e: int(e.id.split("/")[1]))
 
 
-async def plain_arm(client: ModelClient, examples: list[Example], metric: CodePass) -> float:
+async def plain_arm(
+    client: ModelClient, examples: list[Example], metric: CodePass, system: str = PLAIN_SYSTEM
+) -> float:
+    """pass@1 of a plain chat prompt: ``system`` as the system message, the stub as the user message."""
+
     async def one(example: Example) -> float:
-        messages = [{"role": "system", "content": PLAIN_SYSTEM}, {"role": "user", "content": example.inputs["prompt"]}]
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": example.inputs["prompt"]}]
         reply = await client.complete(messages)
         return (await asyncio.to_thread(metric, example, {"completion": reply.text})).score
 

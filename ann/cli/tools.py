@@ -38,10 +38,18 @@ def add_draft_flags(parser: argparse.ArgumentParser) -> None:
     """The DRAFT settings, shared by `ann tools refine` and `ann compile --draft`."""
     group = parser.add_argument_group("DRAFT (tool documentation) settings")
     group.add_argument("--episodes", type=int, default=5, help="most explorations per tool (default 5)")
-    group.add_argument("--phi", type=float, default=0.9,
-                       help="a probe must have cosine similarity below this to every earlier one (default 0.9)")
-    group.add_argument("--tau", type=float, default=0.75,
-                       help="stop once (BLEU + cosine) / 2 of successive docs exceeds this (default 0.75)")
+    group.add_argument(
+        "--phi",
+        type=float,
+        default=0.9,
+        help="a probe must have cosine similarity below this to every earlier one (default 0.9)",
+    )
+    group.add_argument(
+        "--tau",
+        type=float,
+        default=0.75,
+        help="stop once (BLEU + cosine) / 2 of successive docs exceeds this (default 0.75)",
+    )
     group.add_argument("--embed-model", help="LiteLLM embedding model (default: the local all-MiniLM-L6-v2)")
     group.add_argument("--embed-api-base", help="endpoint of the embedding model, if not the provider's")  # fmt: skip
 
