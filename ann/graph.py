@@ -127,6 +127,15 @@ class Graph:
                     seen.add(id(param))
                     yield f"{layer_name}.{name}", param
 
+    def tools(self) -> list[Any]:
+        """Each tool (``ann.tools.Tool``) the graph's agents may call, once, in graph order."""
+        seen: dict[int, Any] = {}
+        for name in self.order:
+            for agent in self.layers[name].agents:
+                for tool in agent.tools:
+                    seen.setdefault(id(tool), tool)
+        return list(seen.values())
+
     def parameters(self) -> list[Param]:
         return [param for _, param in self.named_parameters()]
 

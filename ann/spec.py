@@ -76,6 +76,7 @@ class TrainSpec(_Strict):
     candidates: int = Field(default=1, ge=1)
     demos: int = Field(default=0, ge=0)
     structure: bool = False
+    draft: bool = False
     max_agents: int = Field(default=4, ge=1)
     max_calls: int | None = Field(default=None, gt=0)
     max_cost: float | None = Field(default=None, gt=0)

@@ -23,16 +23,19 @@ from ann.cli.common import build_graph, open_dataset, open_model, read_source
 from ann.cli.eval import spec_metric
 from ann.cli.plan import add_plan_flags, planned_spec
 from ann.cli.show import graph_tree
+from ann.cli.tools import add_draft_flags, check_draft_flags
+from ann.embed import get_embedder
 from ann.errors import ConfigError
 from ann.lm import ModelClient
 from ann.optimizers import ANNOptimizer, StepRecord, TrainingRun
+from ann.optimizers.compile import DraftSettings
 from ann.optimizers.planner import PlanError, fallback_plan
 from ann.report import write_history, write_report
 from ann.spec import Spec, TrainSpec, load_spec, save_spec
 
 SETTINGS = (
     "epochs", "batch_size", "patience", "momentum", "candidates", "demos", "structure", "max_agents",
-    "max_calls", "max_cost", "max_time",
+    "max_calls", "max_cost", "max_time", "draft",
 )  # fmt: skip
 
 
@@ -58,7 +61,10 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     parser.add_argument(
         "--plan", action="store_true", help="have the planner propose the graph (also when the spec has none)"
     )
+    parser.add_argument("--draft", action=argparse.BooleanOptionalAction, default=None,
+                        help="first refine the docs of the agents' tools by exploring them (DRAFT)")  # fmt: skip
     add_plan_flags(parser)
+    add_draft_flags(parser)
     parser.set_defaults(handler=run_compile)
 
 
@@ -148,7 +154,13 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     metric = spec_metric(spec, None, lm=forward)
     before = graph.state_dict()
     view = LiveView(spec.name)
-    optimizer = ANNOptimizer(lm=optimizer_lm, seed=args.seed, checkpoint=checkpoint, on_event=view.event, **chosen)
+    draft = None
+    if chosen["draft"]:
+        check_draft_flags(args)
+        embedder = get_embedder(args.embed_model, api_base=args.embed_api_base)
+        draft = DraftSettings(args.episodes, args.phi, args.tau, embedder)
+    optimizer = ANNOptimizer(lm=optimizer_lm, seed=args.seed, checkpoint=checkpoint, on_event=view.event,
+                             **{**chosen, "draft": draft})  # fmt: skip
     live = nullcontext() if args.json else Live(view, console=console, refresh_per_second=4)
     with live:
         try:
@@ -214,6 +226,7 @@ def _write_outputs(
         spec=spec,
         scores=Scores(baseline=run.baseline_score, best=run.best_score),
         data=run.data,
+        draft=run.draft,
         training={
             **chosen,
             "steps": len(run.history),

@@ -73,16 +73,6 @@ def check_draft_flags(args: argparse.Namespace) -> None:
             raise ConfigError(f"--{name} must be in (0, 2], got {getattr(args, name)}")
 
 
-def graph_tools(graph: Graph) -> list[Tool]:
-    """Each tool the graph's agents may call, once, in graph order."""
-    seen: dict[int, Tool] = {}
-    for name in graph.order:
-        for agent in graph.layers[name].agents:
-            for tool in agent.tools:
-                seen.setdefault(id(tool), tool)
-    return list(seen.values())
-
-
 def run_refine(args: argparse.Namespace, console: Console) -> int:
     check_draft_flags(args)
     spec: Spec | None = None
@@ -92,7 +82,7 @@ def run_refine(args: argparse.Namespace, console: Console) -> int:
     else:
         args.spec = args.target
         spec, graph = open_graph(args)
-        tools, module = graph_tools(graph), Path(spec.tools) if spec.tools else None
+        tools, module = graph.tools(), Path(spec.tools) if spec.tools else None
         if not tools:
             raise ConfigError(f"{args.target}: no agent in this graph uses tools")
     if args.only:

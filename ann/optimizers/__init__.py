@@ -2,7 +2,8 @@
 
 from ann.optimizers.backward import backward
 from ann.optimizers.budget import Budget, BudgetExceeded
-from ann.optimizers.compile import ANNOptimizer, TrainingRun
+from ann.optimizers.compile import ANNOptimizer, DraftSettings, TrainingRun
+from ann.optimizers.draft import refine_tool
 from ann.optimizers.history import StepRecord
 from ann.optimizers.loss import LossItem, TextLoss
 from ann.optimizers.optimizer import Optimizer
@@ -14,6 +15,7 @@ __all__ = [
     "Budget",
     "BudgetExceeded",
     "Change",
+    "DraftSettings",
     "LossItem",
     "Optimizer",
     "Proposal",
@@ -23,4 +25,5 @@ __all__ = [
     "TrainingRun",
     "backward",
     "check_rewrite",
+    "refine_tool",
 ]

@@ -20,6 +20,7 @@ from ann.build import graph_from_spec
 from ann.bundle import spec_from_graph
 from ann.datasets.example import Example
 from ann.datasets.fingerprint import dataset_hash
+from ann.embed import Embedder, LocalEmbedder
 from ann.errors import BudgetExceeded, GraphError
 from ann.evaluate import Metric, aevaluate
 from ann.graph import Graph
@@ -28,15 +29,27 @@ from ann.optimizers.budget import Budget
 from ann.optimizers.checkpoint import load_checkpoint, save_checkpoint
 from ann.optimizers.demos import DemoPool
 from ann.optimizers.describe import describe_layer
+from ann.optimizers.draft import refine_tool
 from ann.optimizers.history import StepRecord
 from ann.optimizers.loss import TextLoss
 from ann.optimizers.structure import apply_edit, calls_per_example, describe_edit, propose_edit
-from ann.optimizers.tgd import Proposal, TextualGradientDescent
+from ann.optimizers.tgd import Change, Proposal, TextualGradientDescent
 from ann.params import HistoryEntry
 from ann.spec import GraphSpec
+from ann.tools.exploration import DraftRun
 from ann.trace import Trace, Usage
 
 Event = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class DraftSettings:
+    """How ``ANNOptimizer(draft=...)`` explores the graph's tools before training (see ``refine_tool``)."""
+
+    episodes: int = 5
+    phi: float = 0.9
+    tau: float = 0.75
+    embedder: Embedder = field(default_factory=LocalEmbedder)
 
 
 @dataclass
@@ -50,6 +63,7 @@ class TrainingRun:
     usage: Usage = field(default_factory=Usage)
     elapsed_s: float = 0.0
     data: dict[str, str] = field(default_factory=dict)
+    draft: list[DraftRun] = field(default_factory=list)
 
 
 def _batches(trainset: Sequence[Example], batch_size: int, seed: int, epoch: int) -> list[list[Example]]:
@@ -78,6 +92,9 @@ class ANNOptimizer:
             type, add or remove an agent) proposed from the critiques.
         max_agents: Most agents a structural edit may leave in a layer; an edit may also not
             more than double the graph's model calls per example.
+        draft: Before the first step, run DRAFT on the graph's tools (the optimizer's model
+            explores each tool for real and rewrites its doc); the new docs are kept only if
+            validation rises. The exploration logs are in ``draft_runs``.
         on_event: ``fn(kind, info)`` for progress displays (kinds: baseline, phase, step, stop).
 
     Example:
@@ -103,6 +120,7 @@ class ANNOptimizer:
         demos: int = 0,
         structure: bool = False,
         max_agents: int = 4,
+        draft: DraftSettings | None = None,
         on_event: Event | None = None,
     ) -> None:
         for name, value in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
@@ -124,6 +142,8 @@ class ANNOptimizer:
         self.pool = DemoPool()
         self.structure = structure
         self.max_agents = max_agents
+        self.draft = draft
+        self.draft_runs: list[DraftRun] = []
         self.critiques: list[str] = []
         self.trace = Trace(example_id="structure")
         self.checkpoint = Path(checkpoint) if checkpoint else None
@@ -176,6 +196,7 @@ class ANNOptimizer:
             graph.load_state_dict(saved["best_state"])
             opt.load_state_dict(saved["optimizer"])
             self.pool.load_state_dict(saved.get("demo_pool", {}))
+            self.draft_runs = [DraftRun.model_validate(r) for r in saved.get("draft", [])]
             for name, entries in saved["param_history"].items():
                 params[name].history = [HistoryEntry(**entry) for entry in entries]
             run = TrainingRun(saved["baseline_score"], saved["best_score"], data=data,
@@ -214,6 +235,7 @@ class ANNOptimizer:
                 "optimizer": opt.state_dict(), "history": [r.to_dict() for r in run.history],
                 "param_history": {n: [e.__dict__ for e in p.history] for n, p in params.items()},
                 "spent": spent.__dict__, "seconds": budget.elapsed(), "demo_pool": self.pool.state_dict(),
+                "draft": [r.model_dump() for r in self.draft_runs],
             })  # fmt: skip
 
         def settle(record: StepRecord, epoch: int, index: int) -> None:
@@ -233,11 +255,21 @@ class ANNOptimizer:
             record.best_score = run.best_score
             run.history.append(record)
 
+        def announce(records: list[StepRecord], steps_per_batch: int) -> None:
+            total = self.epochs * -(-len(trainset) // self.batch_size) * steps_per_batch
+            for record in records:
+                self.on_event("step", {"record": record, "usage": budget.usage(), "elapsed": budget.elapsed(),
+                                       "total_steps": total})  # fmt: skip
+
         if not resume:
             save(0, 0)
         for client in (forward_lm, opt_lm):
             client.guard = budget.check
         try:
+            if self.draft is not None and not resume and graph.tools():
+                settle(await self._draft_step(graph, valset, metric, opt, opt_lm, run, budget), 0, 0)
+                save(0, 0)
+                announce(run.history[-1:], steps_per_batch=1)
             for epoch in range(position["epoch"], self.epochs):
                 batches = _batches(trainset, self.batch_size, self.seed, epoch)
                 first = position["batch"] if epoch == position["epoch"] else 0
@@ -260,9 +292,7 @@ class ANNOptimizer:
                         settle(record, epoch, index)
                     save(epoch, index + 1)
                     records = run.history[done:]
-                    for record in records:
-                        self.on_event("step", {"record": record, "usage": budget.usage(), "elapsed": budget.elapsed(),
-                                               "total_steps": self.epochs * len(batches) * len(records)})  # fmt: skip
+                    announce(records, steps_per_batch=len(records))
                     if bad_steps >= self.patience:
                         raise _EarlyStop(f"no validation gain in {bad_steps} steps (patience {self.patience})")
                 position = {"epoch": epoch + 1, "batch": 0}
@@ -276,7 +306,7 @@ class ANNOptimizer:
                 client.guard = None
             # A step cut short may have applied a proposal; the best accepted state is the result.
             graph.load_state_dict(best["state"])
-        run.usage, run.elapsed_s = budget.usage(), budget.elapsed()
+        run.usage, run.elapsed_s, run.draft = budget.usage(), budget.elapsed(), self.draft_runs
         self.last_run = run
         self.on_event("stop", {"reason": run.stopped, "run": run})
         return graph
@@ -392,6 +422,35 @@ class ANNOptimizer:
         budget.check()
         self.on_event("phase", {"phase": f"step {step}: validating {len(proposal.changes)} demo sets"})
         await self._validate(graph, valset, metric, opt, proposal, run, record)
+        return record
+
+    async def _draft_step(
+        self, graph: Graph, valset: Sequence[Example], metric: Metric, opt: TextualGradientDescent, lm: ModelClient,
+        run: TrainingRun, budget: Budget,
+    ) -> StepRecord:  # fmt: skip
+        """Refine every tool's doc by DRAFT, then keep the new docs only if validation rises."""
+        assert self.draft is not None
+        step = len(run.history) + 1
+        record = StepRecord(step, 0, 0, 0.0, None, run.best_score, False, note="draft: tool docs")
+        names = {id(param): name for name, param in graph.named_parameters()}
+        tools = [tool for tool in graph.tools() if tool.doc.trainable]
+        changes = []
+        for tool in tools:
+            budget.check()
+            self.on_event("phase", {"phase": f"step {step}: DRAFT exploring {tool.name}"})
+            before = tool.doc.value
+            log = await refine_tool(tool, lm, self.draft.embedder, episodes=self.draft.episodes, phi=self.draft.phi,
+                                    tau=self.draft.tau, trace=self.trace)  # fmt: skip
+            self.draft_runs.append(log)
+            if tool.doc.value != before:
+                changes.append(Change(names[id(tool.doc)], before, tool.doc.value, log.stopped))
+            tool.doc.value = before  # applied below, with the others, so validation judges them together
+        if not changes:
+            record.note = "draft: no tool doc changed"
+            return record
+        budget.check()
+        self.on_event("phase", {"phase": f"step {step}: validating {len(changes)} refined tool docs"})
+        await self._validate(graph, valset, metric, opt, Proposal(changes), run, record)
         return record
 
     async def _validate(

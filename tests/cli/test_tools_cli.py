@@ -1,0 +1,101 @@
+"""`ann tools refine` in-process against a loopback OpenAI-compatible server (chat and embeddings
+through LiteLLM for real): real tool calls, episodes printed, docs and logs written."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ann.cli import main
+from ann.optimizers.prompts import ANALYZER_ROLE, DRAFT_REWRITER_ROLE, EXPLORER_ROLE
+from ann.testing import OpenAIServer
+
+TOOLS = '''\
+CALLS = []
+
+
+def reserve(item: str, qty: int) -> str:
+    """Reserve items."""
+    CALLS.append([item, qty])
+    if qty > 5:
+        raise ValueError("at most 5 per order")
+    return f"reserved {qty} {item}"
+'''
+PROBES = [{"item": "pen", "qty": 2}, {"item": "ink", "qty": 9}]
+DOCS = ["Reserve items by name.", "Reserve up to 5 items by name; a larger qty raises an error."]
+
+
+def server_script():
+    probes, docs = iter(PROBES), iter(DOCS)
+
+    def reply(request):
+        system = request["messages"][0]["content"]
+        if EXPLORER_ROLE in system:
+            return json.dumps({"arguments": next(probes)})
+        if ANALYZER_ROLE in system:
+            return json.dumps({"suggestions": "Say that qty is capped at 5."})
+        if DRAFT_REWRITER_ROLE in system:
+            return json.dumps({"documentation": next(docs)})
+        raise AssertionError(system[:80])
+
+    return reply
+
+
+def test_refine_calls_the_tools_for_real_prints_episodes_and_writes_docs(tmp_path, capsys):
+    module = tmp_path / "tools.py"
+    module.write_text(TOOLS, encoding="utf-8")
+    with OpenAIServer(server_script()) as server:
+        flags = ["--model", "openai/test", "--api-base", server.base_url, "--no-cache"]
+        embed = ["--embed-model", "openai/embed", "--embed-api-base", server.base_url]
+        code = main(["tools", "refine", str(module), "--out", str(tmp_path / "out"), "--episodes", "2",
+                     "--tau", "1.5", *flags, *embed])  # fmt: skip
+        embedded = [r["input"] for r in server.requests if "input" in r]
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "reserve · episode 1" in out and "reserve · episode 2" in out and "at most 5 per order" in out
+    log = json.loads((tmp_path / "out" / "draft.json").read_text())
+    (run,) = log["tools"]
+    assert [e["args"] for e in run["episodes"]] == PROBES
+    assert [e["ok"] for e in run["episodes"]] == [True, False]
+    assert run["episodes"][1]["result"] == "ValueError: at most 5 per order"
+    assert log["module_sha256"] and log["embedder"] == "openai/embed"
+    assert embedded[0] == [json.dumps(PROBES[0], sort_keys=True)]  # the probe went to the embedding model
+    docs = (tmp_path / "out" / "tools.md").read_text()
+    assert DOCS[1] in docs and "Reserve items." in docs
+
+
+def test_refine_from_a_spec_writes_a_bundle_with_the_refined_doc(tmp_path):
+    (tmp_path / "tools.py").write_text(TOOLS, encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: shop\ninputs: [question]\noutputs: [answer]\ntools: tools.py\ngraph:\n  layers:\n"
+        "    - {name: solve, inputs: [question], outputs: [answer], agents: [{name: clerk, tools: [reserve]}]}\n",
+        encoding="utf-8",
+    )
+    with OpenAIServer(server_script()) as server:
+        flags = ["--model", "openai/test", "--api-base", server.base_url, "--no-cache"]
+        embed = ["--embed-model", "openai/embed", "--embed-api-base", server.base_url]
+        code = main(["tools", "refine", str(spec), "--out", str(tmp_path / "out"), "--episodes", "2", "--tau", "1.5",
+                     *flags, *embed])  # fmt: skip
+    assert code == 0
+    bundle = json.loads((tmp_path / "out" / "bundle.json").read_text())
+    assert bundle["params"]["solve.clerk.tools.reserve.doc"]["value"] == DOCS[1]
+    assert bundle["spec"]["tools"] == "../tools.py"
+    assert len(bundle["draft"][0]["episodes"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--only", "teleport"], "--only teleport: no such tool; there are ['reserve']"),
+        (["--episodes", "0"], "--episodes must be 1 or more"),
+        (["--phi", "0"], "--phi must be in (0, 2]"),
+    ],
+)
+def test_bad_refine_flags_are_one_line_errors(tmp_path, capsys, argv, message):
+    module = tmp_path / "tools.py"
+    module.write_text(TOOLS, encoding="utf-8")
+    code = main(["tools", "refine", str(module), "--out", str(tmp_path / "out"), *argv])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not Path(tmp_path / "out" / "draft.json").exists()
