@@ -71,3 +71,22 @@ def test_compile_on_the_embedded_model(tmp_path, capsys):
     assert bundle["format"] == "ann.bundle" and bundle["scores"]["best"] == summary["val_after"]
     assert (out / "history.jsonl").read_text().count("\n") == summary["steps"]
     print(f"embedded compile: {summary['val_before']} -> {summary['val_after']} in {summary['steps']} steps")
+
+
+def test_tools_refine_on_the_embedded_model_calls_the_tool_and_writes_docs(tmp_path, capsys):
+    out = tmp_path / "draft"
+    code = main(
+        [
+            "tools", "refine", str(ROOT / "examples/tools/tools.py"), "--out", str(out),
+            "--only", "convert_length", "--episodes", "2", "--cache-dir", str(tmp_path / "cache"),
+        ]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "convert_length · episode 1" in printed
+    (run,) = json.loads((out / "draft.json").read_text())["tools"]
+    assert run["initial_doc"] == "Convert a length." and run["episodes"]
+    first = run["episodes"][0]
+    # the tool really ran on the explorer's arguments: a number back, or the tool's own error text
+    assert first["result"].replace(".", "", 1).isdigit() or "unknown unit" in first["result"], first
+    assert (out / "tools.md").read_text().startswith("# Tool docs refined by DRAFT")
