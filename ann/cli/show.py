@@ -42,6 +42,8 @@ def graph_tree(graph: Graph) -> Tree:
             demos = agent.demo_examples()
             if demos:
                 node.add(f"{len(demos)} demos")
+            for tool in agent.tools:
+                node.add(f"tool [magenta]{escape(tool.name)}[/magenta]: {_short(tool.doc.value) or '(undocumented)'}")
         if layer.team_type is not None:
             for text_name, param in layer.team_type.texts.items():
                 branch.add(f"{text_name}: {_short(param.value)}")

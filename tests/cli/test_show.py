@@ -28,3 +28,9 @@ def test_show_of_a_bad_file_is_one_line(capsys, tmp_path):
     (tmp_path / "x.json").write_text("{}")
     assert main(["show", str(tmp_path / "x.json")]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_show_lists_each_agents_tools_with_their_docs(capsys):
+    assert main(["show", str(ROOT / "examples/tools/spec.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "tool convert_length: Convert a length." in out and "tool loan_payment:" in out
