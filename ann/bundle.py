@@ -7,7 +7,6 @@ data it was trained on, and the training settings. It never holds API keys.
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -115,17 +114,21 @@ def spec_from_graph(
 
 
 def _tools_module(graph: Graph) -> str | None:
-    """The one Python file the graph's tools are defined in, so a bundle can load them again.
+    """The one file the graph's tools were loaded from, so a bundle can load them again.
 
     Raises:
-        ConfigError: The tools come from several files, or from no file (a lambda, a builtin).
+        ConfigError: The tools come from several files, or from none (a lambda, an HTTP tool built in code).
     """
-    tools = [tool for layer in graph.layers.values() for agent in layer.agents for tool in agent.tools]
-    files = {inspect.getsourcefile(tool.fn) or "" for tool in tools}
-    if not files:
+    sources = {tool.name: tool.source for tool in graph.tools()}
+    if not sources:
         return None
-    if len(files) > 1 or "" in files:
-        raise ConfigError(f"a bundle loads tools from one Python file, but the graph's tools come from {sorted(files)}")
+    unsourced = sorted(name for name, source in sources.items() if source is None)
+    if unsourced:
+        raise ConfigError(f"tool {unsourced[0]!r} was not loaded from a file, so a bundle cannot load it again; "
+                          "define tools in one Python module or API description")  # fmt: skip
+    files = set(sources.values())
+    if len(files) > 1:
+        raise ConfigError(f"a bundle loads tools from one file, but the graph's tools come from {sorted(files)}")
     return str(Path(files.pop()).resolve())
 
 

@@ -12,21 +12,55 @@ import inspect
 import sys
 from pathlib import Path
 
+import yaml
+from pydantic import ValidationError
+
 from ann.errors import ConfigError
+from ann.tools.http import HttpOperations, http_tool, openapi_operations
 from ann.tools.tool import Tool
+
+API_SUFFIXES = {".json", ".yaml", ".yml"}
 
 
 def load_tools(path: str | Path) -> dict[str, Tool]:
-    """The functions the module exports (its ``__all__``, else every public function defined in
-    it — not imported ones, not ``_private`` ones) as Tools, by name.
+    """The tools a file defines, by name.
+
+    A Python module gives the functions it exports (its ``__all__``, else every public function
+    defined in it — not imported ones, not ``_private`` ones). A JSON or YAML file gives web API
+    operations: an OpenAPI 3 document, or ``operations:`` in ann's short form (``HttpOperation``).
 
     Raises:
-        ConfigError: The file is missing, fails to import, or defines no functions; one line
-            naming the file.
+        ConfigError: The file is missing, fails to import or parse, or defines no tools; one
+            line naming the file.
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: tools module not found")
+    tools = _api_tools(path) if path.suffix in API_SUFFIXES else _module_tools(path)
+    for tool in tools.values():
+        tool.source = str(path.resolve())
+    return tools
+
+
+def _api_tools(path: Path) -> dict[str, Tool]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+        if not isinstance(document, dict):
+            raise ValueError("expected an OpenAPI document or a mapping with `operations:`")
+        if "openapi" in document:
+            operations = openapi_operations(document)
+        else:
+            operations = HttpOperations.model_validate(document).operations
+        return {operation.name: http_tool(operation) for operation in operations}
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+    except (OSError, yaml.YAMLError, ValueError, ConfigError) as exc:
+        raise ConfigError(f"{path}: cannot read API tools ({str(exc).splitlines()[0]})") from exc
+
+
+def _module_tools(path: Path) -> dict[str, Tool]:
     name = f"ann_tools_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:

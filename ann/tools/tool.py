@@ -77,14 +77,22 @@ class Tool:
         doc: Defaults to the function's docstring.
         timeout_s: A call running longer comes back as a timeout error.
 
+        args: The arguments' JSON Schemas, for a callable taking ``**kwargs`` (an HTTP
+            operation); by default they come from the type hints.
+        required: The arguments that must be given (default: those without a default).
+        arg_docs: Starting descriptions of the arguments.
+
     Example:
         >>> def convert(value: float, unit: str) -> float: ...
         >>> tool = Tool(convert, doc="Converts a value to metres.")
         >>> await tool.call({"value": 3, "unit": "ft"})
     """
 
-    def __init__(self, fn: Callable[..., Any], *, name: str | None = None, doc: str | None = None,
-                 timeout_s: float = 10.0) -> None:  # fmt: skip
+    def __init__(
+        self, fn: Callable[..., Any], *, name: str | None = None, doc: str | None = None, timeout_s: float = 10.0,
+        args: dict[str, dict[str, Any]] | None = None, required: list[str] | None = None,
+        arg_docs: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         if not callable(fn):
             raise TypeError(f"a tool must be callable, got {type(fn).__name__}")
         if timeout_s <= 0:
@@ -93,11 +101,18 @@ class Tool:
         check_name("tool", self.name)
         self.fn = fn
         self.timeout_s = timeout_s
-        self.spec = dspy.Tool(fn, name=self.name)
+        self.spec = dspy.Tool(fn, name=self.name, args=args)
+        # The file a bundle reloads this tool from: a Python module, or an API description.
+        self.source: str | None = inspect.getsourcefile(fn) if inspect.isfunction(fn) else None
+        self.required = required
         described = f"the documentation of tool '{self.name}': what it does and how to call it"
         self.doc = Param(doc if doc is not None else inspect.getdoc(fn) or "", description=described, kind="tool_doc")
         self.arg_docs = {
-            arg: Param("", kind="tool_doc", description=f"what argument '{arg}' of tool '{self.name}' means")
+            arg: Param(
+                (arg_docs or {}).get(arg, ""),
+                kind="tool_doc",
+                description=f"what argument '{arg}' of tool '{self.name}' means",
+            )  # fmt: skip
             for arg in self.spec.args
         }
 
@@ -114,7 +129,9 @@ class Tool:
             if self.arg_docs[arg].value:
                 described["description"] = self.arg_docs[arg].value
             properties[arg] = described
-        required = [arg for arg, schema in self.spec.args.items() if "default" not in schema]
+        required = self.required
+        if required is None:
+            required = [arg for arg, schema in self.spec.args.items() if "default" not in schema]
         return {"type": "object", "properties": properties, "required": required}
 
     def describe(self) -> str:
