@@ -38,18 +38,6 @@ ANSWER_KEYS = {"shipping_cost": "price_eur", "loan_payment": "monthly_payment"}
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")  # fmt: skip
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# The items and warehouses the stock questions name, as tools.stock_level knows them.
-ITEMS = {
-    "SKU-1042": "steel kettle",
-    "SKU-1187": "desk lamp",
-    "SKU-2210": "wool blanket",
-    "SKU-2391": "chef's knife",
-    "SKU-3075": "french press",
-    "SKU-3318": "cast-iron pan",
-    "SKU-4460": "bath towel",
-    "SKU-4702": "wall clock",
-}
-WAREHOUSES = {"BER": "Berlin", "LIS": "Lisbon", "OSL": "Oslo"}
 
 
 class Task(NamedTuple):
@@ -192,10 +180,12 @@ def _stock(rng: random.Random, n: int) -> list[Draft]:
         "Our {city} warehouse: how many of item number {num}, the {name}, does it hold?",
         "Check stock: item {num} ({name}) at the {city} warehouse. How many are there?",
     ]
-    pairs = [(sku, code) for sku in ITEMS for code in WAREHOUSES]
+    tools = load_tools()  # the questions name the items and warehouses as stock_level knows them
+    items, warehouses = tools._ITEMS, tools._WAREHOUSES
+    pairs = [(sku, code) for sku in items for code in warehouses]
     drafts = []
     for i, (sku, code) in enumerate(rng.sample(pairs, n)):
-        text = templates[i % len(templates)].format(num=sku[4:], name=ITEMS[sku], city=WAREHOUSES[code])
+        text = templates[i % len(templates)].format(num=sku[4:], name=items[sku], city=warehouses[code])
         drafts.append((text, {"sku": sku, "warehouse": code}))
     return drafts
 

@@ -135,11 +135,11 @@ def test_every_tool_has_a_bad_call_above():
 def test_the_stock_questions_name_the_items_as_the_tool_knows_them():
     with pytest.raises(ValueError) as caught:
         tools.stock_level("SKU-0000", "BER")
-    for sku, name in make_data.ITEMS.items():
+    for sku, name in tools._ITEMS.items():
         assert f"{sku} ({name})" in str(caught.value)
     with pytest.raises(ValueError) as caught:
         tools.stock_level("SKU-1042", "XXX")
-    for code, city in make_data.WAREHOUSES.items():
+    for code, city in tools._WAREHOUSES.items():
         assert f"{code} ({city})" in str(caught.value)
 
 
