@@ -148,7 +148,9 @@ def parse_json_object(text: str, *, expected: str) -> dict[str, Any]:
     body = fenced.group(1) if fenced else text
     start, end = body.find("{"), body.rfind("}")
     try:
-        data = json.loads(body[start : end + 1]) if start >= 0 and end > start else None
+        # strict=False: llama.cpp's JSON grammar lets raw newlines into strings, which is still
+        # the model's answer, not garbage.
+        data = json.loads(body[start : end + 1], strict=False) if start >= 0 and end > start else None
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict):

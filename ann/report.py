@@ -49,7 +49,8 @@ def _row(record: StepRecord) -> str:
     val = "—" if record.val_score is None else f"{record.val_score:.3f}"
     verdict = "kept" if record.accepted else ("reverted" if record.val_score is not None else record.note)
     changed = ", ".join(c["param"] for c in record.changes) or "—"
-    return f"| {record.step} | {record.epoch + 1} | {record.train_score:.3f} | {val} | {verdict} | {changed} |"
+    train = "—" if record.train_score is None else f"{record.train_score:.3f}"
+    return f"| {record.step} | {record.epoch + 1} | {train} | {val} | {verdict} | {changed} |"
 
 
 def _structure_section(run: TrainingRun) -> list[str]:

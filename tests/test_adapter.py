@@ -3,7 +3,7 @@
 import pytest
 
 from ann import Agent
-from ann.adapter import AnnAdapter, output_schema, parse_reply
+from ann.adapter import AnnAdapter, output_schema, parse_json_object, parse_reply
 from ann.errors import ParseError
 
 ADAPTER = AnnAdapter()
@@ -75,3 +75,11 @@ def test_json_reply_wraps_a_single_field():
     assert adapter.parse(signature, '{"new_text": "Be brief."}') == {"new_text": "Be brief."}
     with pytest.raises(ParseError):
         adapter.parse(signature, "Sure! Here it is: Be brief.")
+
+
+def test_a_raw_newline_inside_a_json_string_still_parses():
+    # llama.cpp's schema grammar allows control characters in strings; the reply is still an answer
+    assert parse_json_object('{"customer": "Mike", "order": "60494\n"}', expected="") == {
+        "customer": "Mike",
+        "order": "60494\n",
+    }

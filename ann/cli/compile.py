@@ -115,7 +115,9 @@ class LiveView:
         table.add_row("validation", "…" if self.baseline is None else f"{self.baseline:.3f} → best {best:.3f}")
         if self.last is not None:
             val = "—" if self.last.val_score is None else f"{self.last.val_score:.3f}"
-            table.add_row("last step", f"{self.last.step}: train {self.last.train_score:.3f}, proposal {val}")
+            train = self.last.train_score
+            kind = self.last.note.split(":")[0] if train is None else f"train {train:.3f}"
+            table.add_row("last step", f"{self.last.step}: {kind}, proposal {val}")
         kept = sum(r.accepted for r in self.history)
         tried = sum(r.val_score is not None for r in self.history)
         table.add_row("accepted", f"{kept} kept / {tried - kept} reverted")
@@ -187,7 +189,8 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
         console.print_json(json.dumps(summary))
     else:
         console.print(
-            f"validation {run.baseline_score:.3f} → {run.best_score:.3f} in {len(run.history)} steps "
+            f"validation {run.baseline_score:.3f} → {run.best_score:.3f} in {len(run.history)} "
+            f"step{'' if len(run.history) == 1 else 's'} "
             f"({summary['accepted']} kept; {run.stopped})\nbundle: {bundle_path}\nreport: {args.out / 'report.md'}",
             soft_wrap=True,  # paths stay whole, to copy
         )

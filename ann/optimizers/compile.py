@@ -40,6 +40,7 @@ from ann.tools.exploration import DraftRun
 from ann.trace import Trace, Usage
 
 Event = Callable[[str, dict[str, Any]], None]
+MAX_SCORE = 1.0  # every metric scores in [0, 1]: no step can beat a perfect validation score
 
 
 @dataclass
@@ -274,6 +275,8 @@ class ANNOptimizer:
                 batches = _batches(trainset, self.batch_size, self.seed, epoch)
                 first = position["batch"] if epoch == position["epoch"] else 0
                 for index in range(first, len(batches)):
+                    if run.best_score >= MAX_SCORE:
+                        raise _EarlyStop(f"validation reached {MAX_SCORE:.3f}, the most a metric gives")
                     budget.check()
                     done = len(run.history)
 
@@ -295,6 +298,7 @@ class ANNOptimizer:
                     announce(records, steps_per_batch=len(records))
                     if bad_steps >= self.patience:
                         raise _EarlyStop(f"no validation gain in {bad_steps} steps (patience {self.patience})")
+
                 position = {"epoch": epoch + 1, "batch": 0}
             run.stopped = f"finished {self.epochs} epoch{'s' if self.epochs > 1 else ''}"
         except (BudgetExceeded, _EarlyStop) as stop:
@@ -331,7 +335,7 @@ class ANNOptimizer:
     ) -> tuple[StepRecord, Graph | None]:  # fmt: skip
         """Propose one structural edit from the last critiques; the edited graph if validation rose."""
         step = len(run.history) + 1
-        record = StepRecord(step, 0, 0, 0.0, None, run.best_score, False, note="structure")
+        record = StepRecord(step, 0, 0, None, None, run.best_score, False, note="structure")
         if not self.critiques:
             record.note = "structure: minibatch solved, nothing to fix"
             return record, None
@@ -413,7 +417,7 @@ class ANNOptimizer:
     ) -> StepRecord:
         """Try worked examples from solved training runs as demos; kept only if validation rises."""
         step = len(run.history) + 1
-        record = StepRecord(step, 0, 0, 0.0, None, run.best_score, False, note="demos")
+        record = StepRecord(step, 0, 0, None, None, run.best_score, False, note="demos")
         params = dict(graph.named_parameters())
         proposal = self.pool.propose(params, k=self.demos, seed=f"{self.seed}:{step}")
         if not proposal.changes:
@@ -431,7 +435,7 @@ class ANNOptimizer:
         """Refine every tool's doc by DRAFT, then keep the new docs only if validation rises."""
         assert self.draft is not None
         step = len(run.history) + 1
-        record = StepRecord(step, 0, 0, 0.0, None, run.best_score, False, note="draft: tool docs")
+        record = StepRecord(step, 0, 0, None, None, run.best_score, False, note="draft: tool docs")
         names = {id(param): name for name, param in graph.named_parameters()}
         tools = [tool for tool in graph.tools() if tool.doc.trainable]
         changes = []

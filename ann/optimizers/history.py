@@ -16,7 +16,7 @@ class StepRecord:
     step: int
     epoch: int
     batch: int
-    train_score: float
+    train_score: float | None  # None for steps that run no minibatch (demos, structure, DRAFT)
     val_score: float | None
     best_score: float
     accepted: bool

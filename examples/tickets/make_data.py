@@ -5,9 +5,10 @@ Run: python examples/tickets/make_data.py  →  train.jsonl (24), val.jsonl (12)
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
+
+from ann.datasets.writers import write_splits
 
 OPENERS = ["Hi,", "Hello team,", "Good morning.", "Hey there,", "Dear support,", ""]
 CLOSERS = ["Thanks.", "Please help.", "Any advice?", "Regards, Sam", "Thank you!", ""]
@@ -57,11 +58,7 @@ def main() -> None:
                 for _ in range(2):
                     text = " ".join(part for part in (rng.choice(OPENERS), body, rng.choice(CLOSERS)) if part)
                     splits[name].append({"ticket": text, "category": label})
-    here = Path(__file__).parent
-    for name, rows in splits.items():
-        rng.shuffle(rows)
-        lines = [json.dumps({"id": f"{name}-{i:02d}", **row}) + "\n" for i, row in enumerate(rows)]
-        (here / f"{name}.jsonl").write_text("".join(lines), encoding="utf-8")
+    write_splits(Path(__file__).parent, splits, rng)
 
 
 if __name__ == "__main__":

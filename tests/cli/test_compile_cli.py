@@ -159,7 +159,7 @@ def history(out: Path) -> list[dict[str, Any]]:
 def test_compile_trains_and_writes_the_run_directory(capsys, task, server) -> None:
     code, out, err = cli(capsys, *compile_args(task, server))
     assert code == 0, err
-    assert any(line.startswith("validation 0.000 → 1.000 in 2 steps") for line in out.splitlines()), out
+    assert any(line.startswith("validation 0.000 → 1.000 in 1 step (") for line in out.splitlines()), out
     run = task["out"]
     assert f"bundle: {run / 'bundle.json'}" in out.splitlines()
     assert sorted(p.name for p in run.iterdir()) == [
@@ -179,19 +179,18 @@ def test_compile_trains_and_writes_the_run_directory(capsys, task, server) -> No
     assert bundle["spec"]["metric"]["name"] == "exact_match"
     assert set(bundle["data"]) == {"train", "val"} and all(h.startswith("sha256:") for h in bundle["data"].values())
     assert bundle["training"]["epochs"] == 1 and bundle["training"]["batch_size"] == 2
-    assert bundle["training"]["steps"] == 2 and bundle["training"]["accepted"] == 1
+    assert bundle["training"]["steps"] == 1 and bundle["training"]["accepted"] == 1
 
     steps = history(run)
-    assert [s["step"] for s in steps] == [1, 2]
+    assert [s["step"] for s in steps] == [1]
     assert all({"step", "val_score", "accepted", "changes"} <= set(s) for s in steps)
-    first, second = steps
+    (first,) = steps
     assert (first["val_score"], first["accepted"]) == (1.0, True)
     assert {c["param"]: (c["old"], c["new"]) for c in first["changes"]} == {
         "route.router.role": (OLD_ROLE, NEW_ROLE),
         PARAM: (OLD_INSTRUCTIONS, NEW_INSTRUCTIONS),
     }
     assert all(c["gradient"] == "- feedback for agent_router" for c in first["changes"])
-    assert (second["val_score"], second["accepted"], second["changes"]) == (None, False, [])
 
     report = (run / "report.md").read_text(encoding="utf-8")
     assert "0.000 → 1.000" in report
@@ -207,8 +206,9 @@ def test_compile_trains_and_writes_the_run_directory(capsys, task, server) -> No
 
     for path in run.iterdir():
         assert SECRET.encode() not in path.read_bytes(), path.name
-    # baseline on 3 val; step 1: 2 forward, 2 critic, 2 debugger, 2 rewrites, 3 val; step 2: 2 forward, solved
-    assert server.request_count == 16
+    # baseline on 3 val; step 1: 2 forward, 2 critic, 2 debugger, 2 rewrites, 3 val; then validation is
+    # perfect, so training stops rather than run the second minibatch
+    assert server.request_count == 14
     assert [kind(r) for r in server.requests].count("rewriter") == 2
 
 
@@ -231,9 +231,9 @@ def test_a_proposal_that_does_not_raise_validation_is_reverted(capsys, task) -> 
 def test_json_prints_a_summary(capsys, task, server) -> None:
     summary = compile_json(capsys, task, server)
     assert summary["val_before"] == 0.0 and summary["val_after"] == 1.0
-    assert summary["steps"] == 2 and summary["accepted"] == 1
-    assert summary["stopped"] == "finished 1 epoch"
-    assert summary["calls"] == server.request_count == 16
+    assert summary["steps"] == 1 and summary["accepted"] == 1
+    assert summary["stopped"] == "validation reached 1.000, the most a metric gives"
+    assert summary["calls"] == server.request_count == 14
     assert Path(summary["bundle"]) == task["out"] / "bundle.json"
     assert Path(summary["report"]) == task["out"] / "report.md"
 
@@ -281,16 +281,14 @@ def test_a_finished_run_directory_needs_resume(capsys, task, server) -> None:
     assert server.request_count == calls
     assert (task["out"] / "bundle.json").read_text(encoding="utf-8") == bundle_before
 
-    # Resuming a finished epoch does nothing more; a second epoch continues from the checkpoint.
+    # Resuming a finished run does nothing more, even with another epoch: validation is already perfect.
     summary = compile_json(capsys, task, server, "--resume")
-    assert (summary["val_before"], summary["val_after"], summary["steps"]) == (0.0, 1.0, 2)
-    assert server.request_count == calls
+    assert (summary["val_before"], summary["val_after"], summary["steps"]) == (0.0, 1.0, 1)
     summary = compile_json(capsys, task, server, "--resume", "--epochs", 2)
-    assert (summary["val_before"], summary["val_after"], summary["steps"]) == (0.0, 1.0, 4)
-    assert [s["step"] for s in history(task["out"])] == [1, 2, 3, 4]
-    new = server.requests[calls:]
-    assert len(new) == 4 and {kind(r) for r in new} == {"forward"}  # solved minibatches, no gradient
-    assert all(NEW_INSTRUCTIONS in r["messages"][0]["content"] for r in new)
+    assert (summary["val_before"], summary["val_after"], summary["steps"]) == (0.0, 1.0, 1)
+    assert summary["stopped"] == "validation reached 1.000, the most a metric gives"
+    assert server.request_count == calls
+    assert [s["step"] for s in history(task["out"])] == [1]
 
 
 def test_a_stopped_run_resumes_without_repeating_the_baseline(capsys, task, server) -> None:
@@ -300,11 +298,11 @@ def test_a_stopped_run_resumes_without_repeating_the_baseline(capsys, task, serv
     assert calls == 3
 
     summary = compile_json(capsys, task, server, "--resume")
-    assert (summary["val_before"], summary["val_after"], summary["steps"]) == (0.0, 1.0, 2)
+    assert (summary["val_before"], summary["val_after"], summary["steps"]) == (0.0, 1.0, 1)
     resumed = server.requests[calls:]
     first_inputs = [r["messages"][-1]["content"] for r in resumed[:2]]
     assert kind(resumed[0]) == "forward" and all(text in TRAIN for text in first_inputs)
-    assert len(resumed) == 16 - len(VAL)
+    assert len(resumed) == 14 - len(VAL)
     bundle = json.loads((task["out"] / "bundle.json").read_text(encoding="utf-8"))
     assert bundle["scores"] == {"baseline": 0.0, "best": 1.0}
 

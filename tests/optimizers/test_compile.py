@@ -42,8 +42,8 @@ def test_a_rewrite_that_raises_validation_is_kept(scripted):
     assert change["old"] == "Write." and change["gradient"] == "- feedback for agent_writer"
     entry = graph.layers["final"].agents[0].instructions.history[-1]
     assert (entry.value, entry.score, entry.step) == ("Answer well. GOOD.", 1.0, 1)
-    # Once solved, the next minibatch gives no gradient and nothing is proposed.
-    assert run.history[1].note == "minibatch solved: no gradient"
+    # A perfect validation score cannot be beaten: training stops instead of spending more calls.
+    assert len(run.history) == 1 and run.stopped == "validation reached 1.000, the most a metric gives"
 
 
 def test_a_rewrite_that_does_not_raise_validation_is_reverted(scripted):
