@@ -38,3 +38,7 @@ TOOL_FIELD = '"{name}": "..."'
 
 # What the agent sees after a tool call.
 OBSERVATION = "Observation from {tool}: {result}"
+# Added when a model repeats a call that already failed: small models otherwise loop on it.
+REPEATED_FAILURE = (
+    "\n\nYou made this exact call before and it failed the same way. Read the error, then change the arguments."
+)

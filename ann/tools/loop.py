@@ -15,7 +15,7 @@ from ann.adapter import AnnAdapter, field_label, parse_json_object
 from ann.calls import traced_call
 from ann.errors import ParseError
 from ann.lm import ModelClient, json_response_format
-from ann.prompts import OBSERVATION, TOOL_FIELD, TOOL_LINE, TOOLS_SECTION
+from ann.prompts import OBSERVATION, REPEATED_FAILURE, TOOL_FIELD, TOOL_LINE, TOOLS_SECTION
 from ann.render import render
 from ann.trace import Trace
 
@@ -100,6 +100,7 @@ async def run_tools(
     }
     response_format = json_response_format(loop_schema(agent, outputs), client.config.schema_style)
     by_name = {tool.name: tool for tool in agent.tools}
+    failed: set[str] = set()
     for step in range(max_steps + 1):
         turn = await traced_call(
             client, trace, layer=layer, agent=agent.name, purpose=f"tool turn {step + 1}",
@@ -113,11 +114,16 @@ async def run_tools(
         tool = by_name[turn["action"]]
         arguments = turn.get("arguments") if isinstance(turn.get("arguments"), dict) else {}
         result = await tool.call(arguments)
+        call = json.dumps([tool.name, arguments], sort_keys=True)
+        repeated = not result.ok and call in failed
+        if not result.ok:
+            failed.add(call)
         trace.tool_calls.append(ToolCallRecord(layer, agent.name, tool.name, arguments, result.ok, result.output,
                                                result.latency_s))  # fmt: skip
         messages += [
             {"role": "assistant", "content": json.dumps(turn, ensure_ascii=False)},
-            {"role": "user", "content": render(OBSERVATION, tool=tool.name, result=result.observation())},
+            {"role": "user", "content": render(OBSERVATION, tool=tool.name, result=result.observation())
+             + (REPEATED_FAILURE if repeated else "")},  # fmt: skip
         ]
     labels = ", ".join(field_label(name) for name in outputs)
     raise ParseError(f"agent '{agent.name}' gave no {labels} within {max_steps} tool calls")

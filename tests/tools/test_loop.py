@@ -67,3 +67,12 @@ def test_tool_docs_are_params_of_the_graph(scripted):
     names = dict(graph(scripted(["{}"])).named_parameters())
     assert names["solve.a.tools.to_metres.doc"].value == "Convert a length."
     assert "solve.a.tools.to_metres.args.unit" in names
+
+
+def test_repeating_a_failed_call_gets_a_nudge_to_change_the_arguments(scripted):
+    client = scripted(lambda m: json.dumps({"action": "to_metres", "arguments": {"value": 1, "unit": "parsec"}}))
+    with pytest.raises(RunError):
+        graph(client)(question="?")
+    observations = [m["content"] for m in client.dspy_lm.requests[-1]["messages"] if m["content"].startswith("Obs")]
+    assert "exact call before" not in observations[0]
+    assert all("You made this exact call before and it failed" in text for text in observations[1:])
