@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 # The demo owns runs/demo and starts it afresh each time.
 demo: $(STAMP)
 	rm -rf runs/demo
-	$(BIN)/ann compile examples/tickets/spec.yaml --train examples/tickets/train.jsonl \
-		--val examples/tickets/val.jsonl --out runs/demo
+	$(BIN)/ann compile examples/orders/spec.yaml --train examples/orders/train.jsonl \
+		--val examples/orders/val.jsonl --out runs/demo
 
 # The same compile on a stronger local model: Qwen2.5-Coder-0.5B (Q4 GGUF, ~490 MB from PyPI).
 demo-qwen: $(STAMP)

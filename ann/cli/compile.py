@@ -127,7 +127,7 @@ class LiveView:
         elapsed = time.monotonic() - self.started
         eta = ""
         total, done = self.info.get("total_steps"), len(self.history)
-        if total and done:
+        if total and done and not self.phase.startswith("stopped"):
             eta = f", ETA ≤ {elapsed / done * max(total - done, 0):.0f} s"
         table.add_row("elapsed", f"{elapsed:.0f} s{eta}")
         return Group(Text(f"ann compile — {self.name}", style="bold"), table)
