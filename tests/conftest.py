@@ -1,4 +1,4 @@
-"""The one scripted-LM fixture every unit test uses."""
+"""Shared fixtures: the scripted LM every unit test uses, and a loopback shop API for HTTP tools."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from ann.lm import ModelClient
 from ann.testing.scripted_lm import scripted_client
+from tests.shop_api import api  # noqa: F401 — a fixture, shared by the HTTP-tool tests
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -28,7 +29,7 @@ from ann.lm import ModelClient
 from ann.optimizers.draft import refine_tool
 from ann.spec import Spec
 from ann.tools.exploration import DraftRun, Episode
-from ann.tools.module import load_tools, tools_digest
+from ann.tools.module import API_SUFFIXES, load_tools, tools_digest
 from ann.tools.tool import Tool
 
 DRAFT_MAX_TOKENS = 512  # a rewritten doc of up to 150 words, as JSON
@@ -58,7 +59,8 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     tools = commands.add_parser("tools", help="work on the tools agents call")
     actions = tools.add_subparsers(dest="action", required=True, metavar="ACTION")
     refine = actions.add_parser("refine", parents=parents, help="rewrite tool docs by exploring the tools (DRAFT)")
-    refine.add_argument("target", help="a tools module (.py), or a spec or bundle whose agents use tools")
+    refine.add_argument("target", help="a tools module (.py), an API description (OpenAPI or operations: JSON/YAML), "
+                        "or a spec or bundle whose agents use tools")  # fmt: skip
     refine.add_argument("--out", required=True, type=Path, help="where to write draft.json, tools.md (and bundle.json)")
     refine.add_argument("--only", action="append", metavar="TOOL", help="refine only this tool (repeatable)")
     add_draft_flags(refine)
@@ -73,11 +75,24 @@ def check_draft_flags(args: argparse.Namespace) -> None:
             raise ConfigError(f"--{name} must be in (0, 2], got {getattr(args, name)}")
 
 
+def is_tools_file(path: Path) -> bool:
+    """A tools module or an API description, rather than a spec or a bundle."""
+    if path.suffix == ".py":
+        return True
+    if path.suffix not in API_SUFFIXES or not path.is_file():
+        return False
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False  # reported by the spec loader, which names the line
+    return isinstance(document, dict) and ("openapi" in document or "operations" in document)
+
+
 def run_refine(args: argparse.Namespace, console: Console) -> int:
     check_draft_flags(args)
     spec: Spec | None = None
     graph: Graph | None = None
-    if Path(args.target).suffix == ".py":
+    if is_tools_file(Path(args.target)):
         tools, module = list(load_tools(args.target).values()), Path(args.target)
     else:
         args.spec = args.target

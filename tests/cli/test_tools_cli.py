@@ -9,6 +9,7 @@ import pytest
 from ann.cli import main
 from ann.optimizers.prompts import ANALYZER_ROLE, DRAFT_REWRITER_ROLE, EXPLORER_ROLE
 from ann.testing import OpenAIServer
+from tests.shop_api import SEEN, short_form
 
 TOOLS = '''\
 CALLS = []
@@ -99,3 +100,28 @@ def test_bad_refine_flags_are_one_line_errors(tmp_path, capsys, argv, message):
     assert code == 2
     assert message in capsys.readouterr().err
     assert not Path(tmp_path / "out" / "draft.json").exists()
+
+
+def test_refine_explores_a_web_api_described_in_a_file(tmp_path, api, monkeypatch):
+    monkeypatch.setenv("SHOP_KEY", "k")
+    description = tmp_path / "shop.yaml"
+    description.write_text(json.dumps(short_form(api)), encoding="utf-8")
+    probes = iter([{"sku": "1042", "warehouse": "BER"}])
+
+    def reply(request):
+        system = request["messages"][0]["content"]
+        if EXPLORER_ROLE in system:
+            return json.dumps({"arguments": next(probes)})
+        if ANALYZER_ROLE in system:
+            return json.dumps({"suggestions": "SKUs look like SKU-1042."})
+        return json.dumps({"documentation": "Look up stock; the sku is written like SKU-1042."})
+
+    with OpenAIServer(reply) as server:
+        flags = ["--model", "openai/test", "--api-base", server.base_url, "--no-cache"]
+        embed = ["--embed-model", "openai/embed", "--embed-api-base", server.base_url]
+        code = main(["tools", "refine", str(description), "--out", str(tmp_path / "out"), "--only", "stock_level",
+                     "--episodes", "1", *flags, *embed])  # fmt: skip
+    assert code == 0
+    (run,) = json.loads((tmp_path / "out" / "draft.json").read_text())["tools"]
+    assert run["episodes"][0]["result"].startswith("RuntimeError: HTTP 404: ")  # the real API answered the probe
+    assert SEEN[0]["path"] == "/stock/1042"
