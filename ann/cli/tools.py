@@ -131,7 +131,8 @@ async def _refine_all(
     for tool in tools:
         console.rule(f"[bold]{escape(tool.name)}[/bold]")
         console.print(f"doc before: {escape(tool.doc.value or '(none)')}", highlight=False)
-        run = await refine_tool(tool, lm, embedder, **settings, on_episode=lambda r, e: _show(console, r, e))
+        with console.status(f"exploring {tool.name} (up to {settings['episodes']} episodes)…"):
+            run = await refine_tool(tool, lm, embedder, **settings, on_episode=lambda r, e: _show(console, r, e))
         console.print(f"[dim]{escape(run.stopped)}[/dim]")
         runs.append(run)
         _write(out, runs, lm, embedder, settings, module)
