@@ -77,11 +77,12 @@ class LocalServer:
             raise ConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}")
         port = _free_port()
         command = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "ann.serve_guard", sys.executable, "-m", "llama_cpp.server",
             "--model", str(self.gguf), "--host", "127.0.0.1", "--port", str(port),
             "--n_ctx", str(self.n_ctx), "--verbose", "False", "--model_alias", "local",
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # stdin is the guard's lifeline: it stops the server when this process ends in any way.
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
         atexit.register(self.stop)
         self.api_base = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + self.start_timeout_s
@@ -104,6 +105,8 @@ class LocalServer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
