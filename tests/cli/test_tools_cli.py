@@ -22,6 +22,16 @@ def reserve(item: str, qty: int) -> str:
         raise ValueError("at most 5 per order")
     return f"reserved {qty} {item}"
 '''
+SHOP_SPEC = """\
+name: shop
+inputs: [question]
+outputs: [answer]
+metric: exact_match
+tools: tools.py
+graph:
+  layers:
+    - {name: solve, inputs: [question], outputs: [answer], agents: [{name: clerk, tools: [reserve]}]}
+"""
 PROBES = [{"item": "pen", "qty": 2}, {"item": "ink", "qty": 9}]
 DOCS = ["Reserve items by name.", "Reserve up to 5 items by name; a larger qty raises an error."]
 
@@ -68,11 +78,7 @@ def test_refine_calls_the_tools_for_real_prints_episodes_and_writes_docs(tmp_pat
 def test_refine_from_a_spec_writes_a_bundle_with_the_refined_doc(tmp_path):
     (tmp_path / "tools.py").write_text(TOOLS, encoding="utf-8")
     spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        "name: shop\ninputs: [question]\noutputs: [answer]\ntools: tools.py\ngraph:\n  layers:\n"
-        "    - {name: solve, inputs: [question], outputs: [answer], agents: [{name: clerk, tools: [reserve]}]}\n",
-        encoding="utf-8",
-    )
+    spec.write_text(SHOP_SPEC, encoding="utf-8")
     with OpenAIServer(server_script()) as server:
         flags = ["--model", "openai/test", "--api-base", server.base_url, "--no-cache"]
         embed = ["--embed-model", "openai/embed", "--embed-api-base", server.base_url]
@@ -125,3 +131,37 @@ def test_refine_explores_a_web_api_described_in_a_file(tmp_path, api, monkeypatc
     (run,) = json.loads((tmp_path / "out" / "draft.json").read_text())["tools"]
     assert run["episodes"][0]["result"].startswith("RuntimeError: HTTP 404: ")  # the real API answered the probe
     assert SEEN[0]["path"] == "/stock/1042"
+
+
+def test_compile_with_draft_keeps_refined_docs_that_raise_validation(tmp_path, capsys):
+    (tmp_path / "tools.py").write_text(TOOLS, encoding="utf-8")
+    (tmp_path / "spec.yaml").write_text(SHOP_SPEC, encoding="utf-8")
+    rows = [json.dumps({"question": f"Reserve {i} pens.", "answer": f"reserved {i} pen"}) for i in range(1, 4)]
+    (tmp_path / "data.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    draft = server_script()
+
+    def reply(request):
+        messages = request["messages"]
+        system, last = messages[0]["content"], messages[-1]["content"]
+        if "You can use these tools" not in system:
+            return draft(request)
+        if last.startswith("Observation from reserve: "):
+            return json.dumps({"action": "final_answer", "answer": last.split(": ", 1)[1]})
+        if "up to 5" in system:  # the refined doc: the clerk now calls the tool
+            qty = int(last.split("Reserve ")[1].split()[0])
+            return json.dumps({"action": "reserve", "arguments": {"item": "pen", "qty": qty}})
+        return json.dumps({"action": "final_answer", "answer": "done"})
+
+    with OpenAIServer(reply) as server:
+        flags = ["--model", "openai/test", "--api-base", server.base_url, "--no-cache"]
+        embed = ["--embed-model", "openai/embed", "--embed-api-base", server.base_url]
+        data = str(tmp_path / "data.jsonl")
+        run = ["--out", str(tmp_path / "run"), "--draft", "--episodes", "2", "--tau", "1.5", "--json"]
+        code = main(["compile", str(tmp_path / "spec.yaml"), "--train", data, "--val", data, *run, *flags, *embed])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and (summary["val_before"], summary["val_after"]) == (0.0, 1.0)
+    bundle = json.loads((tmp_path / "run" / "bundle.json").read_text())
+    assert bundle["params"]["solve.clerk.tools.reserve.doc"]["value"] == DOCS[1]
+    assert [e["args"] for e in bundle["draft"][0]["episodes"]] == PROBES
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert history[0]["note"] == "draft: tool docs" and history[0]["accepted"]
