@@ -38,6 +38,10 @@ TOOL_FIELD = '"{name}": "..."'
 
 # What the agent sees after a tool call.
 OBSERVATION = "Observation from {tool}: {result}"
+# The last turn of a tool loop, which may only answer.
+ANSWER_NOW = (
+    'Now give your final answer from what the tools returned: reply with {{"action": "final_answer", {fields}}}.'
+)
 # Added when a model repeats a call that already failed: small models otherwise loop on it.
 REPEATED_FAILURE = (
     "\n\nYou made this exact call before and it failed the same way. Read the error, then change the arguments."

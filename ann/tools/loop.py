@@ -2,7 +2,8 @@
 
 Each turn is one schema-constrained JSON reply: an action (a tool's name, or ``final_answer``)
 with arguments, or the answer's fields. Tools run for real; their results or errors come back
-as observations. The loop stops at the answer or after ``max_steps`` tool calls.
+as observations. The loop stops at the answer; after ``max_steps`` tool calls, or when the model
+repeats a call that already succeeded, one last turn may only answer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ann.adapter import AnnAdapter, field_label, parse_json_object
 from ann.calls import traced_call
 from ann.errors import ParseError
 from ann.lm import ModelClient, json_response_format
-from ann.prompts import OBSERVATION, REPEATED_FAILURE, TOOL_FIELD, TOOL_LINE, TOOLS_SECTION
+from ann.prompts import ANSWER_NOW, OBSERVATION, REPEATED_FAILURE, TOOL_FIELD, TOOL_LINE, TOOLS_SECTION
 from ann.render import render
 from ann.trace import Trace
 
@@ -98,26 +99,27 @@ async def run_tools(
         "role": "system",
         "content": messages[0]["content"] + render(TOOLS_SECTION, tools=tools, fields=fields),
     }
-    response_format = json_response_format(loop_schema(agent, outputs), client.config.schema_style)
+    schema = loop_schema(agent, outputs)
     by_name = {tool.name: tool for tool in agent.tools}
     failed: set[str] = set()
-    for step in range(max_steps + 1):
+    succeeded: set[str] = set()
+    for step in range(max_steps):
         turn = await traced_call(
             client, trace, layer=layer, agent=agent.name, purpose=f"tool turn {step + 1}",
             inputs={name: values.get(name) for name in inputs}, messages=list(messages),
-            parse=lambda text: parse_turn(text, agent, outputs), response_format=response_format,
+            parse=lambda text: parse_turn(text, agent, outputs),
+            response_format=json_response_format(schema, client.config.schema_style),
         )  # fmt: skip
         if turn["action"] == FINAL:
             return {name: str(turn[name]) for name in outputs}
-        if step == max_steps:
-            break
         tool = by_name[turn["action"]]
         arguments = turn.get("arguments") if isinstance(turn.get("arguments"), dict) else {}
-        result = await tool.call(arguments)
         call = json.dumps([tool.name, arguments], sort_keys=True)
+        if call in succeeded:
+            break  # the same successful call again: its result is already here, so it is time to answer
+        result = await tool.call(arguments)
         repeated = not result.ok and call in failed
-        if not result.ok:
-            failed.add(call)
+        (succeeded if result.ok else failed).add(call)
         trace.tool_calls.append(ToolCallRecord(layer, agent.name, tool.name, arguments, result.ok, result.output,
                                                result.latency_s))  # fmt: skip
         messages += [
@@ -125,5 +127,29 @@ async def run_tools(
             {"role": "user", "content": render(OBSERVATION, tool=tool.name, result=result.observation())
              + (REPEATED_FAILURE if repeated else "")},  # fmt: skip
         ]
+    return await _final_answer(client, trace, agent, messages, values, inputs, outputs, layer, max_steps)
+
+
+async def _final_answer(
+    client: ModelClient, trace: Trace, agent: Agent, messages: list[dict[str, str]], values: dict[str, Any],
+    inputs: list[str], outputs: list[str], layer: str, max_steps: int,
+) -> dict[str, Any]:  # fmt: skip
+    """One last turn that may only answer (DSPy's ReAct ends with such an extract step): small
+    models often call tools on and on after the result they needed is already in front of them."""
+    answer_only = loop_schema(agent, outputs)["anyOf"][-1]
+    fields = ", ".join(render(TOOL_FIELD, name=name) for name in outputs)
     labels = ", ".join(field_label(name) for name in outputs)
-    raise ParseError(f"agent '{agent.name}' gave no {labels} within {max_steps} tool calls")
+
+    def parse(text: str) -> dict[str, Any]:
+        turn = parse_turn(text, agent, outputs)
+        if turn["action"] != FINAL:
+            raise ParseError(f"agent '{agent.name}' gave no {labels} within {max_steps} tool calls", raw=text)
+        return turn
+
+    turn = await traced_call(
+        client, trace, layer=layer, agent=agent.name, purpose="final answer",
+        inputs={name: values.get(name) for name in inputs},
+        messages=[*messages, {"role": "user", "content": render(ANSWER_NOW, fields=fields)}], parse=parse,
+        response_format=json_response_format(answer_only, client.config.schema_style),
+    )  # fmt: skip
+    return {name: str(turn[name]) for name in outputs}

@@ -76,3 +76,18 @@ def test_repeating_a_failed_call_gets_a_nudge_to_change_the_arguments(scripted):
     observations = [m["content"] for m in client.dspy_lm.requests[-1]["messages"] if m["content"].startswith("Obs")]
     assert "exact call before" not in observations[0]
     assert all("You made this exact call before and it failed" in text for text in observations[1:])
+
+
+def test_repeating_a_successful_call_moves_on_to_a_forced_final_answer(scripted):
+    def reply(messages):
+        if messages[-1]["content"].startswith("Now give your final answer"):
+            return json.dumps({"action": "final_answer", "answer": "3.048"})
+        return json.dumps({"action": "to_metres", "arguments": {"value": 10, "unit": "ft"}})
+
+    client = scripted(reply, schema_style="llamacpp")
+    result = graph(client)(question="10 ft?")
+    assert result.outputs["answer"] == "3.048"
+    assert len(result.trace.tool_calls) == 1  # the repeat is not run again
+    last = client.dspy_lm.requests[-1]
+    assert last["response_format"]["schema"]["properties"]["action"] == {"const": "final_answer"}
+    assert [c.purpose for c in result.trace.calls] == ["tool turn 1", "tool turn 2", "final answer"]
