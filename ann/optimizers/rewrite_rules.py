@@ -32,7 +32,9 @@ def _copies(new: str, sources: Iterable[str]) -> bool:
     return False
 
 
-def check_rewrite(kind: str, old: str, new: str, *, max_words: int = 120, avoid: Iterable[str] = ()) -> str | None:
+def check_rewrite(
+    kind: str, old: str, new: str, *, max_words: int = 120, avoid: Iterable[str] = (), tried: Iterable[str] = ()
+) -> str | None:
     """Why a rewrite must be rejected, or None when it may be applied.
 
     Args:
@@ -41,12 +43,15 @@ def check_rewrite(kind: str, old: str, new: str, *, max_words: int = 120, avoid:
         new: The proposed value.
         max_words: The longest instructions allowed.
         avoid: Training inputs a rewrite must not copy from.
+        tried: Earlier proposals that validation rejected: proposing one again wastes a step.
     """
     text = new.strip()
     if not text:
         return "empty"
     if " ".join(_words(text)) == " ".join(_words(old)):
         return "unchanged"
+    if any(" ".join(_words(text)) == " ".join(_words(earlier)) for earlier in tried):
+        return "already tried and reverted"
     words = len(_words(text))
     if kind == "role" and (words > 12 or "\n" in text):
         return f"not a role (a short noun phrase): {words} words"

@@ -157,7 +157,9 @@ class TextualGradientDescent(Optimizer):
                 reasons.append(f"unparseable: {exc}")
                 continue
             new = str(reply["new_text"]).strip()
-            reason = check_rewrite(param.kind, param.value, new, max_words=group["max_words"], avoid=avoid)
+            tried = [u["new"] for u in self.state.get(name, {}).get("updates", []) if not u["accepted"]]
+            reason = check_rewrite(param.kind, param.value, new, max_words=group["max_words"], avoid=avoid,
+                                   tried=tried)  # fmt: skip
             if reason is None:
                 return new, reasons
             reasons.append(f"{reason}: {clip(new, 160)!r}")

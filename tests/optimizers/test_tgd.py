@@ -146,4 +146,19 @@ def test_check_rewrite_rules():
     copied = "Iris shares nine books equally among three of her friends today"
     assert check_rewrite("instructions", "x", f"Remember: {copied}.", avoid=[copied]) == "copies a training example"
     assert check_rewrite("instructions", "x", "Divide the total by the number of friends.", avoid=[copied]) is None
+    assert check_rewrite("instructions", "x", "Check twice!", tried=["check twice."]) == "already tried and reverted"
     assert isinstance(Proposal(), Proposal)
+
+
+def test_a_rewrite_already_tried_and_reverted_is_not_proposed_again(scripted):
+    param = Param("Solve.", description="instructions", kind="instructions")
+    client = scripted([json.dumps({"new_text": "Solve it twice."})] * 4)
+    opt = TextualGradientDescent([("solver", param)], lm=client)
+    param.grads.append("be more careful")
+    (first,) = asyncio.run(opt.propose())
+    opt.record(first, before=0.5, after=0.4, accepted=False)
+    opt.zero_grad()
+    param.grads.append("be more careful")
+    (second,) = asyncio.run(opt.propose())
+    assert second.changes == []
+    assert second.rejected[0]["reason"].startswith("already tried and reverted")
