@@ -217,7 +217,9 @@ def test_a_proposal_that_does_not_raise_validation_is_reverted(capsys, task) -> 
         summary = compile_json(capsys, task, server)
     assert (summary["val_before"], summary["val_after"], summary["accepted"]) == (0.0, 0.0, 0)
     steps = history(task["out"])
-    assert [(s["val_score"], s["accepted"]) for s in steps] == [(0.0, False), (0.0, False)]
+    # the second step's rewriter proposes the same texts again: rejected unvalidated, as already tried
+    assert [(s["val_score"], s["accepted"]) for s in steps] == [(0.0, False), (None, False)]
+    assert all(r["reason"].startswith("already tried and reverted") for r in steps[1]["rejected"])
     assert all(c["new"] in (NEW_ROLE, "Be brief and polite.") for s in steps for c in s["changes"])
     bundle = json.loads((task["out"] / "bundle.json").read_text(encoding="utf-8"))
     agent = bundle["spec"]["graph"]["layers"][0]["agents"][0]
