@@ -100,6 +100,8 @@ async def run_tools(
         "content": messages[0]["content"] + render(TOOLS_SECTION, tools=tools, fields=fields),
     }
     schema = loop_schema(agent, outputs)
+    any_action = json_response_format(schema, client.config.schema_style)
+    answer_only = json_response_format(schema["anyOf"][-1], client.config.schema_style)
     by_name = {tool.name: tool for tool in agent.tools}
     failed: set[str] = set()
     succeeded: set[str] = set()
@@ -108,7 +110,7 @@ async def run_tools(
             client, trace, layer=layer, agent=agent.name, purpose=f"tool turn {step + 1}",
             inputs={name: values.get(name) for name in inputs}, messages=list(messages),
             parse=lambda text: parse_turn(text, agent, outputs),
-            response_format=json_response_format(schema, client.config.schema_style),
+            response_format=any_action,
         )  # fmt: skip
         if turn["action"] == FINAL:
             return {name: str(turn[name]) for name in outputs}
@@ -127,17 +129,16 @@ async def run_tools(
             {"role": "user", "content": render(OBSERVATION, tool=tool.name, result=result.observation())
              + (REPEATED_FAILURE if repeated else "")},  # fmt: skip
         ]
-    return await _final_answer(client, trace, agent, messages, values, inputs, outputs, layer, max_steps)
+    messages.append({"role": "user", "content": render(ANSWER_NOW, fields=fields)})
+    return await _final_answer(client, trace, agent, messages, values, inputs, outputs, layer, max_steps, answer_only)
 
 
 async def _final_answer(
     client: ModelClient, trace: Trace, agent: Agent, messages: list[dict[str, str]], values: dict[str, Any],
-    inputs: list[str], outputs: list[str], layer: str, max_steps: int,
+    inputs: list[str], outputs: list[str], layer: str, max_steps: int, response_format: dict[str, Any] | None,
 ) -> dict[str, Any]:  # fmt: skip
     """One last turn that may only answer (DSPy's ReAct ends with such an extract step): small
     models often call tools on and on after the result they needed is already in front of them."""
-    answer_only = loop_schema(agent, outputs)["anyOf"][-1]
-    fields = ", ".join(render(TOOL_FIELD, name=name) for name in outputs)
     labels = ", ".join(field_label(name) for name in outputs)
 
     def parse(text: str) -> dict[str, Any]:
@@ -149,7 +150,6 @@ async def _final_answer(
     turn = await traced_call(
         client, trace, layer=layer, agent=agent.name, purpose="final answer",
         inputs={name: values.get(name) for name in inputs},
-        messages=[*messages, {"role": "user", "content": render(ANSWER_NOW, fields=fields)}], parse=parse,
-        response_format=json_response_format(answer_only, client.config.schema_style),
+        messages=messages, parse=parse, response_format=response_format,
     )  # fmt: skip
     return {name: str(turn[name]) for name in outputs}
