@@ -16,6 +16,14 @@ from ann.local_model import EMBEDDED_LABEL, LocalServer, embedded_gguf
 _servers: dict[Path, LocalServer] = {}
 
 
+def placeholder_key(model: str, api_base: str | None) -> str | None:
+    """OpenAI-compatible servers need some key even when they ignore it: the usual variable's, or a
+    placeholder. None for anything else, so LiteLLM reads the provider's own variable."""
+    if api_base and model.startswith("openai/"):
+        return os.environ.get("OPENAI_API_KEY") or "sk-none"
+    return None
+
+
 def _local_base(gguf: Path) -> str:
     """One server per GGUF file per process, started on first use."""
     if gguf not in _servers:
@@ -78,9 +86,8 @@ def connect(
         style = "llamacpp"
         label = EMBEDDED_LABEL if gguf is None else f"local {path.name}"
         endpoint_id = f"gguf:{path.resolve()}:{path.stat().st_size}"
-    elif api_base and model.startswith("openai/"):
-        # OpenAI-compatible servers need some key even when they ignore it.
-        api_key = api_key or os.environ.get("OPENAI_API_KEY") or "sk-none"
+    else:
+        api_key = api_key or placeholder_key(model, api_base)
     config = ModelConfig(
         model=model,
         api_base=api_base,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import zipfile
 from collections.abc import Sequence
 from functools import cache
@@ -22,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ann.connect import placeholder_key
 from ann.errors import ConfigError, LMError
 
 MINILM_PACKAGE = "all_minilm_l6_v2"
@@ -140,9 +140,7 @@ class LiteLLMEmbedder:
     async def __call__(self, texts: Sequence[str]) -> list[list[float]]:
         import litellm
 
-        # OpenAI-compatible servers need some key even when they ignore it (as in ann.connect).
-        local = self.api_base and self.name.startswith("openai/")
-        key = (os.environ.get("OPENAI_API_KEY") or "sk-none") if local else None
+        key = placeholder_key(self.name, self.api_base)
         try:
             response = await litellm.aembedding(model=self.name, input=list(texts), api_base=self.api_base, api_key=key)
         except Exception as exc:  # noqa: BLE001 — any provider failure becomes one line naming the model
