@@ -23,12 +23,10 @@ from ann.cli.common import build_graph, open_dataset, open_model, read_source
 from ann.cli.eval import spec_metric
 from ann.cli.plan import add_plan_flags, planned_spec
 from ann.cli.show import graph_tree
-from ann.cli.tools import add_draft_flags, check_draft_flags
-from ann.embed import get_embedder
+from ann.cli.tools import add_draft_flags, draft_settings
 from ann.errors import ConfigError
 from ann.lm import ModelClient
 from ann.optimizers import ANNOptimizer, StepRecord, TrainingRun
-from ann.optimizers.compile import DraftSettings
 from ann.optimizers.planner import PlanError, fallback_plan
 from ann.report import write_history, write_report
 from ann.spec import Spec, TrainSpec, load_spec, save_spec
@@ -138,6 +136,7 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     if spec.graph is not None and not args.plan:
         graph = build_graph(spec, path, bundle)
     chosen = settings(args, spec.train)
+    draft = draft_settings(args) if chosen["draft"] else None
     train = open_dataset(args.train, spec.inputs)
     val = open_dataset(args.val, spec.inputs)
     if not train or not val:
@@ -156,11 +155,6 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     metric = spec_metric(spec, None, lm=forward)
     before = graph.state_dict()
     view = LiveView(spec.name)
-    draft = None
-    if chosen["draft"]:
-        check_draft_flags(args)
-        embedder = get_embedder(args.embed_model, api_base=args.embed_api_base)
-        draft = DraftSettings(args.episodes, args.phi, args.tau, embedder)
     optimizer = ANNOptimizer(lm=optimizer_lm, seed=args.seed, checkpoint=checkpoint, on_event=view.event,
                              **{**chosen, "draft": draft})  # fmt: skip
     live = nullcontext() if args.json else Live(view, console=console, refresh_per_second=4)

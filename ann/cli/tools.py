@@ -19,13 +19,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
+import ann
 from ann.bundle import make_bundle, save_bundle
 from ann.cli.common import open_graph, open_model
-from ann.embed import Embedder, get_embedder
+from ann.embed import get_embedder
 from ann.errors import ConfigError
 from ann.graph import Graph
 from ann.io import atomic_write_text
 from ann.lm import ModelClient
+from ann.optimizers.compile import DraftSettings
 from ann.optimizers.draft import refine_tool
 from ann.spec import Spec
 from ann.tools.exploration import DraftRun, Episode
@@ -67,12 +69,15 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     refine.set_defaults(handler=run_refine)
 
 
-def check_draft_flags(args: argparse.Namespace) -> None:
+def draft_settings(args: argparse.Namespace) -> DraftSettings:
+    """The DRAFT flags, checked before any model starts, with the embedder they name."""
     if args.episodes < 1:
         raise ConfigError(f"--episodes must be 1 or more, got {args.episodes}")
     for name in ("phi", "tau"):
         if not 0 < getattr(args, name) <= 2:
             raise ConfigError(f"--{name} must be in (0, 2], got {getattr(args, name)}")
+    embedder = get_embedder(args.embed_model, api_base=args.embed_api_base)
+    return DraftSettings(args.episodes, args.phi, args.tau, embedder)
 
 
 def is_tools_file(path: Path) -> bool:
@@ -89,7 +94,7 @@ def is_tools_file(path: Path) -> bool:
 
 
 def run_refine(args: argparse.Namespace, console: Console) -> int:
-    check_draft_flags(args)
+    settings = draft_settings(args)
     spec: Spec | None = None
     graph: Graph | None = None
     if is_tools_file(Path(args.target)):
@@ -106,12 +111,18 @@ def run_refine(args: argparse.Namespace, console: Console) -> int:
             raise ConfigError(f"--only {unknown[0]}: no such tool; there are {sorted(t.name for t in tools)}")
         tools = [tool for tool in tools if tool.name in args.only]
     lm = open_model(args, spec, max_tokens=max(DRAFT_MAX_TOKENS, spec.model.max_tokens if spec else 0))
-    embedder = get_embedder(args.embed_model, api_base=args.embed_api_base)
     args.out.mkdir(parents=True, exist_ok=True)
-    settings = {"episodes": args.episodes, "phi": args.phi, "tau": args.tau}
     console.print(f"DRAFT on {len(tools)} tool{'s' if len(tools) != 1 else ''} with {lm.config.describe()}; "
-                  f"embeddings: {embedder.name}", highlight=False)  # fmt: skip
-    runs = asyncio.run(_refine_all(tools, lm, embedder, settings, console, args.out, module))
+                  f"embeddings: {settings.embedder.name}", highlight=False)  # fmt: skip
+    header = {
+        "ann_version": ann.__version__,
+        "model": lm.config.label or lm.config.model,
+        "embedder": settings.embedder.name,
+        "settings": settings.knobs(),
+        "module": str(module) if module else None,
+        "module_sha256": tools_digest(module) if module else None,
+    }
+    runs = asyncio.run(_refine_all(tools, lm, settings, console, args.out, header))
     written = [args.out / "draft.json", args.out / "tools.md"]
     if graph is not None and spec is not None:
         save_bundle(make_bundle(graph, spec=spec, draft=runs), args.out / "bundle.json")
@@ -124,18 +135,18 @@ def run_refine(args: argparse.Namespace, console: Console) -> int:
 
 
 async def _refine_all(
-    tools: list[Tool], lm: ModelClient, embedder: Embedder, settings: dict[str, Any], console: Console, out: Path,
-    module: Path | None,
-) -> list[DraftRun]:  # fmt: skip
+    tools: list[Tool], lm: ModelClient, settings: DraftSettings, console: Console, out: Path, header: dict[str, Any]
+) -> list[DraftRun]:
     runs: list[DraftRun] = []
     for tool in tools:
         console.rule(f"[bold]{escape(tool.name)}[/bold]")
         console.print(f"doc before: {escape(tool.doc.value or '(none)')}", highlight=False)
-        with console.status(f"exploring {tool.name} (up to {settings['episodes']} episodes)…"):
-            run = await refine_tool(tool, lm, embedder, **settings, on_episode=lambda r, e: _show(console, r, e))
+        with console.status(f"exploring {tool.name} (up to {settings.episodes} episodes)…"):
+            run = await refine_tool(tool, lm, settings.embedder, **settings.knobs(),
+                                    on_episode=lambda r, e: _show(console, r, e))  # fmt: skip
         console.print(f"[dim]{escape(run.stopped)}[/dim]")
         runs.append(run)
-        _write(out, runs, lm, embedder, settings, module)
+        _write(out, header, runs)
     return runs
 
 
@@ -151,22 +162,9 @@ def _show(console: Console, run: DraftRun, episode: Episode) -> None:
                         title_align="left"), highlight=False)  # fmt: skip
 
 
-def _write(
-    out: Path, runs: list[DraftRun], lm: ModelClient, embedder: Embedder, settings: dict[str, Any],
-    module: Path | None,
-) -> None:  # fmt: skip
+def _write(out: Path, header: dict[str, Any], runs: list[DraftRun]) -> None:
     """The logs so far, as JSON and as the docs a person reads; atomic, so never half-written."""
-    from ann import __version__
-
-    log = {
-        "ann_version": __version__,
-        "model": lm.config.label or lm.config.model,
-        "embedder": embedder.name,
-        "settings": settings,
-        "module": str(module) if module else None,
-        "module_sha256": tools_digest(module) if module else None,
-        "tools": [run.model_dump() for run in runs],
-    }
+    log = {**header, "tools": [run.model_dump() for run in runs]}
     atomic_write_text(out / "draft.json", json.dumps(log, indent=2, ensure_ascii=False) + "\n")
     docs = [f"# Tool docs refined by DRAFT ({log['model']})\n"]
     for run in runs:

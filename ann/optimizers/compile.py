@@ -52,6 +52,10 @@ class DraftSettings:
     tau: float = 0.75
     embedder: Embedder = field(default_factory=LocalEmbedder)
 
+    def knobs(self) -> dict[str, Any]:
+        """The settings ``refine_tool`` takes (and a log records): all but the embedder."""
+        return {"episodes": self.episodes, "phi": self.phi, "tau": self.tau}
+
 
 @dataclass
 class TrainingRun:
@@ -443,8 +447,7 @@ class ANNOptimizer:
             budget.check()
             self.on_event("phase", {"phase": f"step {step}: DRAFT exploring {tool.name}"})
             before = tool.doc.value
-            log = await refine_tool(tool, lm, self.draft.embedder, episodes=self.draft.episodes, phi=self.draft.phi,
-                                    tau=self.draft.tau, trace=self.trace)  # fmt: skip
+            log = await refine_tool(tool, lm, self.draft.embedder, **self.draft.knobs(), trace=self.trace)
             self.draft_runs.append(log)
             if tool.doc.value != before:
                 changes.append(Change(names[id(tool.doc)], before, tool.doc.value, log.stopped))
