@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ann.agent import Agent
@@ -9,7 +10,7 @@ from ann.errors import ConfigError
 from ann.graph import Graph
 from ann.layers.layer import Layer
 from ann.lm import ModelClient
-from ann.spec import Spec
+from ann.spec import LayerSpec, Spec
 from ann.tools.module import load_tools
 from ann.tools.tool import Tool
 
@@ -25,27 +26,7 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
         raise ConfigError(f"{source}: the spec has no graph; plan one with `ann plan` or `ann compile --plan`")
     tools = load_tools(spec.tools) if spec.tools else {}
     try:
-        layers = [
-            Layer(
-                layer.name,
-                [
-                    Agent(
-                        agent.name,
-                        agent.role,
-                        agent.instructions,
-                        tools=_agent_tools(tools, agent.tools, f"graph.layers.{i}.agents.{j}.tools"),
-                    )
-                    for j, agent in enumerate(layer.agents)
-                ],  # fmt: skip
-                layer.aggregator,
-                inputs=layer.inputs,
-                outputs=layer.outputs,
-                samples=layer.samples,
-                temperature=layer.temperature,
-                options=layer.options,
-            )
-            for i, layer in enumerate(spec.graph.layers)
-        ]
+        layers = build_layers(spec.graph.layers, tools)
         graph = Graph(
             layers,
             inputs=spec.inputs,
@@ -60,6 +41,52 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
         return graph
     except (ConfigError, ValueError) as exc:
         raise ConfigError(f"{source}: {exc}") from exc
+
+
+def build_layers(layers: Sequence[LayerSpec], tools: dict[str, Tool]) -> list[Layer]:
+    """Layers from their specs, with the named tools (shared, so each tool's doc is one param)."""
+    return [
+        Layer(
+            layer.name,
+            [
+                Agent(
+                    agent.name,
+                    agent.role,
+                    agent.instructions,
+                    tools=_agent_tools(tools, agent.tools, f"graph.layers.{i}.agents.{j}.tools"),
+                )
+                for j, agent in enumerate(layer.agents)
+            ],  # fmt: skip
+            layer.aggregator,
+            inputs=layer.inputs,
+            outputs=layer.outputs,
+            samples=layer.samples,
+            temperature=layer.temperature,
+            options=layer.options,
+        )
+        for i, layer in enumerate(layers)
+    ]
+
+
+def graph_with_layers(graph: Graph, layers: Sequence[LayerSpec]) -> Graph:
+    """A graph like ``graph`` (inputs, outputs, task, fields, model) with other layers, built in memory
+    from the graph's own tool objects: a structural edit never re-imports a tools module.
+
+    Raises:
+        ConfigError: The layers do not make a valid graph.
+    """
+    tools = {tool.name: tool for tool in graph.tools()}
+    try:
+        rebuilt = Graph(
+            build_layers(layers, tools), inputs=graph.inputs, outputs=graph.outputs, name=graph.name,
+            description=graph.task.value, fields=graph.fields, choices=graph.choices, lm=graph.lm,
+        )  # fmt: skip
+    except (ConfigError, ValueError) as exc:
+        raise ConfigError(f"edit: {exc}") from exc
+    frozen = {name for name, param in graph.named_parameters() if not param.trainable}
+    for name, param in rebuilt.named_parameters():
+        param.trainable = param.trainable and name not in frozen
+    return rebuilt
 
 
 def _agent_tools(tools: dict[str, Tool], names: list[str], where: str) -> list[Tool]:

@@ -71,11 +71,9 @@ class Bundle(_Strict):
     draft: list[DraftRun] = Field(default_factory=list, description="DRAFT explorations of the graph's tools")
 
 
-def spec_from_graph(
-    graph: Graph, *, metric: MetricSpec | None = None, model: ModelSpec | None = None, base: Spec | None = None
-) -> Spec:
-    """A spec that rebuilds ``graph`` with its current param values (the inverse of graph_from_spec)."""
-    layers = [
+def layer_specs(graph: Graph) -> list[LayerSpec]:
+    """The graph's layers as specs with their current param values, in topological order."""
+    return [
         LayerSpec(
             name=layer.name,
             inputs=layer.inputs,
@@ -96,6 +94,13 @@ def spec_from_graph(
         )
         for layer in (graph.layers[name] for name in graph.order)
     ]
+
+
+def spec_from_graph(
+    graph: Graph, *, metric: MetricSpec | None = None, model: ModelSpec | None = None, base: Spec | None = None
+) -> Spec:
+    """A spec that rebuilds ``graph`` with its current param values (the inverse of graph_from_spec)."""
+    layers = layer_specs(graph)
     names = set(graph.fields) | set(graph.choices)
     fields = {n: FieldSpec(description=graph.fields.get(n, ""), choices=graph.choices.get(n)) for n in sorted(names)}
     updates = {

@@ -114,6 +114,18 @@ class _MiniLM:
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
 
+def _encode_by_length(model: _MiniLM, texts: list[str], batch: int = 16) -> np.ndarray:
+    """Encode in batches of similar length: a batch is padded to its longest text, so one long text
+    in a batch of short ones would multiply the work (measured: minutes for 164 HumanEval prompts)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
+    for start in range(0, len(order), batch):
+        chunk = order[start : start + batch]
+        for index, vector in zip(chunk, model.encode([texts[i] for i in chunk]), strict=True):
+            vectors[index] = vector
+    return np.stack(vectors) if vectors else np.zeros((0, 384))
+
+
 @cache
 def _load_minilm() -> _MiniLM:
     return _MiniLM(_minilm_zip())
@@ -126,7 +138,7 @@ class LocalEmbedder:
 
     async def __call__(self, texts: Sequence[str]) -> list[list[float]]:
         model = await asyncio.to_thread(_load_minilm)
-        vectors = await asyncio.to_thread(model.encode, list(texts))
+        vectors = await asyncio.to_thread(_encode_by_length, model, list(texts))
         return vectors.tolist()
 
 

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from ann.io import atomic_write_text
-from ann.optimizers.compile import TrainingRun
-from ann.optimizers.history import StepRecord
+from ann.optimizers.history import StepRecord, TrainingRun
 
 
 def write_history(run: TrainingRun, path: Path) -> None:

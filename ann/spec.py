@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -75,6 +75,9 @@ class TrainSpec(_Strict):
     momentum: int = Field(default=2, ge=0)
     candidates: int = Field(default=1, ge=1)
     demos: int = Field(default=0, ge=0)
+    demo_source: Literal["bootstrap", "labeled"] = "bootstrap"
+    lr: float = Field(default=1.0, gt=0, le=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
     structure: bool = False
     draft: bool = False
     max_agents: int = Field(default=4, ge=1)

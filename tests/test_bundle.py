@@ -266,7 +266,7 @@ def test_no_api_key_reaches_a_bundle_or_checkpoint(tmp_path: Path) -> None:
     spec = load_spec(TICKETS)
     graph = graph_from_spec(spec, lm=client)
     tickets = [Example(inputs={"ticket": f"I was charged twice ({i})."}, expected={"category": "billing"}, id=f"t{i}")
-               for i in range(4)]  # fmt: skip
+               for i in range(7)]  # fmt: skip
     optimizer = ANNOptimizer(lm=client, epochs=1, batch_size=2, checkpoint=tmp_path / "checkpoint.json")
     optimizer.compile(
         graph, trainset=tickets[:2], valset=tickets[2:], metric=make_metric("exact_match", field="category")

@@ -32,8 +32,8 @@ from ann.report import write_history, write_report
 from ann.spec import Spec, TrainSpec, load_spec, save_spec
 
 SETTINGS = (
-    "epochs", "batch_size", "patience", "momentum", "candidates", "demos", "structure", "max_agents",
-    "max_calls", "max_cost", "max_time", "draft",
+    "epochs", "batch_size", "patience", "momentum", "candidates", "demos", "demo_source", "lr", "alpha", "structure",
+    "max_agents", "max_calls", "max_cost", "max_time", "draft",
 )  # fmt: skip
 
 
@@ -48,7 +48,16 @@ def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.Argu
     parser.add_argument("--patience", type=int, help="stop after this many steps without a gain (spec, else 3)")
     parser.add_argument("--momentum", type=int, help="past updates shown to the rewriter (spec, else 2)")
     parser.add_argument("--candidates", type=int, help="proposals per step, screened on the minibatch (spec, else 1)")
+    parser.add_argument("--holdout", help="a second held-out split: the trained graph is kept only if it scores at "
+                        "least as well there as the untrained one")  # fmt: skip
     parser.add_argument("--demos", type=int, help="also try up to N worked examples per agent from solved runs")
+    parser.add_argument("--demo-source", choices=["bootstrap", "labeled"],
+                        help="demos from the answers chosen in solved runs (bootstrap, the default) or from the "
+                        "training examples' expected values (labeled)")  # fmt: skip
+    parser.add_argument("--lr", type=float, help="textual learning rate: the largest fraction of a text's words one "
+                        "rewrite may change (spec, else 1.0: unbounded)")  # fmt: skip
+    parser.add_argument("--alpha", type=float, help="significance level of the gate's paired sign test on validation "
+                        "(spec, else 0.05)")  # fmt: skip
     parser.add_argument("--structure", action=argparse.BooleanOptionalAction, default=None,
                         help="also try structural edits: swap a team type, add or remove an agent")  # fmt: skip
     parser.add_argument("--max-calls", type=int, help="stop after this many model calls")
@@ -89,10 +98,13 @@ class LiveView:
         self.last: StepRecord | None = None
         self.info: dict[str, Any] = {}
         self.history: list[StepRecord] = []
+        self.warnings: list[str] = []
         self.started = time.monotonic()
 
     def event(self, kind: str, info: dict[str, Any]) -> None:
-        if kind == "phase":
+        if kind == "warning":
+            self.warnings.append(info["text"])
+        elif kind == "phase":
             self.phase = info["phase"]
         elif kind == "baseline":
             self.baseline = info["score"]
@@ -109,6 +121,8 @@ class LiveView:
         table.add_column(style="bold")
         table.add_column()
         best = self.last.best_score if self.last else self.baseline
+        for warning in self.warnings:
+            table.add_row("[yellow]warning[/yellow]", warning)
         table.add_row("phase", self.phase)
         table.add_row("validation", "…" if self.baseline is None else f"{self.baseline:.3f} → best {best:.3f}")
         if self.last is not None:
@@ -139,6 +153,7 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     draft = draft_settings(args) if chosen["draft"] else None
     train = open_dataset(args.train, spec.inputs)
     val = open_dataset(args.val, spec.inputs)
+    holdout = open_dataset(args.holdout, spec.inputs) if args.holdout else None
     if not train or not val:
         raise ConfigError("compile needs non-empty --train and --val sets")
     spec_metric(spec, None)
@@ -160,7 +175,8 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     live = nullcontext() if args.json else Live(view, console=console, refresh_per_second=4)
     with live:
         try:
-            asyncio.run(optimizer.acompile(graph, trainset=train, valset=val, metric=metric, resume=args.resume))
+            asyncio.run(optimizer.acompile(graph, trainset=train, valset=val, metric=metric, holdout=holdout,
+                                           resume=args.resume))  # fmt: skip
         except KeyboardInterrupt:
             console.print(f"interrupted; the last finished step is saved — continue with: --out {args.out} --resume")
             return 130
@@ -174,6 +190,7 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
         "steps": len(run.history),
         "accepted": sum(r.accepted for r in run.history),
         "stopped": run.stopped,
+        "holdout": run.holdout or None,
         "calls": run.usage.calls,
         "cost_usd": round(run.usage.cost, 6),
         "bundle": str(bundle_path),
@@ -185,10 +202,19 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
         console.print(
             f"validation {run.baseline_score:.3f} → {run.best_score:.3f} in {len(run.history)} "
             f"step{'' if len(run.history) == 1 else 's'} "
-            f"({summary['accepted']} kept; {run.stopped})\nbundle: {bundle_path}\nreport: {args.out / 'report.md'}",
+            f"({summary['accepted']} kept; {run.stopped})\n{_holdout_line(run)}"
+            f"bundle: {bundle_path}\nreport: {args.out / 'report.md'}",
             soft_wrap=True,  # paths stay whole, to copy
         )
     return 0
+
+
+def _holdout_line(run: TrainingRun) -> str:
+    if not run.holdout:
+        return ""
+    h = run.holdout
+    scores = f"untrained {h['untrained']:.3f}, trained {h['trained']:.3f}"
+    return f"holdout ({h['n']} examples): {scores}; kept the {h['picked']}\n"
 
 
 def _plan(args: argparse.Namespace, spec: Spec, train: list, console: Console) -> Spec:
@@ -229,6 +255,7 @@ def _write_outputs(
             "steps": len(run.history),
             "accepted": sum(r.accepted for r in run.history),
             "stopped": run.stopped,
+            **({"holdout": run.holdout} if run.holdout else {}),
             "model": forward.config.label or forward.config.model,
             "optimizer_model": optimizer.config.label or optimizer.config.model,
         },  # fmt: skip

@@ -27,8 +27,8 @@ from ann.errors import ConfigError
 from ann.graph import Graph
 from ann.io import atomic_write_text
 from ann.lm import ModelClient
-from ann.optimizers.compile import DraftSettings
 from ann.optimizers.draft import refine_tool
+from ann.optimizers.proposers.draft import DraftSettings
 from ann.spec import Spec
 from ann.tools.exploration import DraftRun, Episode
 from ann.tools.module import API_SUFFIXES, load_tools, tools_digest

@@ -17,7 +17,8 @@ class Budget:
     """Caps over every model call of a run (forward, loss, backward, rewrites, validation).
 
     Args:
-        max_calls: Most model calls (cache hits are free and not counted).
+        max_calls: Most model calls, cache hits included: a warm re-run of a capped run then replays
+            exactly the calls of the cold one and stops at the same point.
         max_cost: Most US dollars, as LiteLLM prices the calls (unknown prices count as 0).
         max_time: Most seconds of wall time.
         spent_before: Calls, cost and seconds spent before a resume.
@@ -56,8 +57,9 @@ class Budget:
         """Raise BudgetExceeded when any cap is reached (calls in flight count as spent)."""
         spent = self.usage()
         spent.calls += sum(c.pending for c in self._distinct_clients())
-        if self.max_calls is not None and spent.calls >= self.max_calls:
-            raise BudgetExceeded(f"call budget reached ({spent.calls} of {self.max_calls} calls)")
+        calls = spent.calls + spent.cache_hits
+        if self.max_calls is not None and calls >= self.max_calls:
+            raise BudgetExceeded(f"call budget reached ({calls} of {self.max_calls} calls)")
         if self.max_cost is not None and spent.cost >= self.max_cost:
             raise BudgetExceeded(f"cost budget reached (${spent.cost:.4f} of ${self.max_cost:.4f})")
         if self.max_time is not None and self.elapsed() >= self.max_time:

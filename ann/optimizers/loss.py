@@ -99,8 +99,13 @@ class TextLoss:
     async def abackward(self) -> None:
         """Propagate every unsolved example's critique through the graph into param grads."""
         failed = [item for item in self.items if item.critique]
+        params = self.graph.parameters()
+        before = [len(param.grads) for param in params]
         await asyncio.gather(*(backward(self.graph, item.result.trace, item.critique or "", self.lm, self.trace)
                                for item in failed))  # fmt: skip
+        for param, known in zip(params, before, strict=True):
+            # Concurrent backward passes append in completion order; a fixed order keeps runs reproducible.
+            param.grads[known:] = sorted(param.grads[known:])
         self.items = []
 
     def backward(self) -> None:

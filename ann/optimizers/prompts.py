@@ -46,6 +46,7 @@ REWRITER_INSTRUCTIONS = (
     "copy names, numbers or sentences of single examples. {kind_rule}"
 )
 REWRITER_OUTPUT = "the new text, and nothing else"
+REWRITER_LR_RULE = "Make a minimal edit: change, add or remove at most {words} words and keep the rest as it is."
 KIND_RULES = {
     "role": "The text is a role: a short noun phrase of at most twelve words naming who the agent is.",
     "instructions": "The text is instructions for an AI agent: plain sentences, at most {max_words} words, no code.",

@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ann.adapter import parse_reply
-from ann.build import graph_from_spec
-from ann.bundle import spec_from_graph
+from ann.build import graph_with_layers
+from ann.bundle import layer_specs
 from ann.calls import traced_call
 from ann.errors import ConfigError, GraphError, ParseError
 from ann.graph import Graph
@@ -24,7 +24,7 @@ from ann.lm import ModelClient, json_response_format
 from ann.optimizers.describe import clip, describe_graph, describe_team
 from ann.optimizers.prompts import ARCHITECT_SYSTEM, ARCHITECT_USER, PLANNER_TEAM_TYPE, TEAM_TYPE_SUMMARIES
 from ann.render import render
-from ann.spec import AgentSpec, GraphSpec, LayerSpec
+from ann.spec import AgentSpec, LayerSpec
 from ann.trace import Trace
 
 # Model calls one layer makes per example besides its agents' answers, by team type.
@@ -109,8 +109,7 @@ def apply_edit(graph: Graph, edit: AnyEdit, *, max_agents: int, max_calls: int) 
     Raises:
         GraphError: The edit names an unknown layer or agent, breaks validation, or exceeds a bound.
     """
-    spec = spec_from_graph(graph)
-    layers = list(spec.graph.layers if spec.graph else [])
+    layers = layer_specs(graph)
     by_name = {layer.name: layer for layer in layers}
     layer = by_name.get(edit.layer)
     if layer is None:
@@ -135,9 +134,7 @@ def apply_edit(graph: Graph, edit: AnyEdit, *, max_agents: int, max_calls: int) 
     else:
         layers = _without(layers, layer, set(graph.inputs))
     try:
-        edited = graph_from_spec(
-            spec.model_copy(update={"graph": GraphSpec(layers=layers)}), lm=graph.lm, source="edit"
-        )
+        edited = graph_with_layers(graph, layers)
     except ConfigError as exc:
         raise GraphError(str(exc).removeprefix("edit: ")) from exc
     cost = calls_per_example(edited)

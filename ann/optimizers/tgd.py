@@ -2,10 +2,16 @@
 
 Per step and per param with gradients: the minibatch's feedback is deduplicated and, when long,
 summarised into a few bullets (so prompt size stays bounded however big the minibatch); then a
-rewriter model proposes new text in constrained JSON. A proposal that fails to parse or fails
-``check_rewrite`` is retried once, then skipped — never applied. With ``momentum=k`` the last k
-updates of the param and how each fared on validation go into the prompt, so it does not
-oscillate; with ``candidates=n`` there are n alternative proposals to screen.
+rewriter model proposes new text in constrained JSON. A proposal that fails to parse, fails
+``check_rewrite``, moves further than the learning rate allows or fails the overfitting guards
+is retried once, then skipped — never applied. With ``momentum=k`` the last k updates of the
+param and how each fared on validation go into the prompt, so it does not oscillate; with
+``candidates=n`` there are n alternative proposals to screen.
+
+``lr`` is a textual learning rate: the largest fraction of a text's words one step may change
+(word-level edit distance over the current text's length; a short text may always change
+``MIN_EDIT_WORDS`` words). Small rewriter models replace a whole prompt with a paraphrase of one
+failure; a bounded, minimal edit keeps what already works.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from ann.calls import ask_agent
 from ann.errors import ParseError
 from ann.lm import ModelClient
 from ann.optimizers.describe import clip
+from ann.optimizers.guards import Guards, edit_fraction
 from ann.optimizers.optimizer import Optimizer, ParamSpec
 from ann.optimizers.prompts import (
     FEEDBACK_ITEM,
@@ -27,6 +34,7 @@ from ann.optimizers.prompts import (
     NO_PAST_UPDATES,
     PAST_UPDATE,
     REWRITER_INSTRUCTIONS,
+    REWRITER_LR_RULE,
     REWRITER_OUTPUT,
     REWRITER_ROLE,
     SUMMARISER_INSTRUCTIONS,
@@ -41,6 +49,17 @@ from ann.trace import Trace
 SUMMARISER = Agent("summariser", role=SUMMARISER_ROLE, instructions=SUMMARISER_INSTRUCTIONS)
 REWRITER_INPUTS = ["task", "purpose", "current", "feedback", "past_attempts"]
 MAX_GRAD_CHARS = 500
+MIN_EDIT_WORDS = 12  # however small lr is, a step may change this many words (a one-line text must be able to grow)
+
+
+def edit_allowance(old: str, lr: float) -> int:
+    """How many words of ``old`` one step may change at learning rate ``lr``."""
+    return max(MIN_EDIT_WORDS, round(lr * len(old.split())))
+
+
+def edit_words(old: str, new: str) -> int:
+    """Word-level edit distance between two texts."""
+    return round(edit_fraction(old, new) * max(len(old.split()), 1))
 
 
 def _kind_rule(kind: str, max_words: int) -> str:
@@ -76,6 +95,7 @@ class TextualGradientDescent(Optimizer):
             rewriter sees.
         candidates: Alternative proposals per step.
         max_words: Longest instructions a rewrite may produce.
+        lr: Largest fraction of a text's words one step may change (1.0: unbounded).
         task: What the whole system is for, shown to the rewriter.
         summarise_over: Feedback longer than this many characters is summarised first.
 
@@ -92,14 +112,17 @@ class TextualGradientDescent(Optimizer):
         momentum: int = 2,
         candidates: int = 1,
         max_words: int = 120,
+        lr: float = 1.0,
         task: str = "",
         summarise_over: int = 1200,
     ) -> None:
+        if not 0 < lr <= 1:
+            raise ValueError(f"lr must be in (0, 1], got {lr}")
         if momentum < 0:
             raise ValueError(f"momentum must be >= 0, got {momentum}")
         if candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {candidates}")
-        super().__init__(params, {"momentum": momentum, "candidates": candidates, "max_words": max_words})
+        super().__init__(params, {"momentum": momentum, "candidates": candidates, "max_words": max_words, "lr": lr})
         self.lm = lm
         self.task = task
         self.summarise_over = summarise_over
@@ -133,9 +156,12 @@ class TextualGradientDescent(Optimizer):
         return "\n".join(lines) or NO_PAST_UPDATES
 
     async def _rewrite(
-        self, name: str, param: Param, feedback: str, group: dict[str, Any], sample: int, avoid: list[str]
+        self, name: str, param: Param, feedback: str, group: dict[str, Any], sample: int, guards: Guards | None
     ) -> tuple[str | None, list[str]]:
         rule = _kind_rule(param.kind, group["max_words"])
+        allowance = edit_allowance(param.value, group["lr"]) if group["lr"] < 1 else None
+        if allowance is not None:
+            rule = f"{rule} {render(REWRITER_LR_RULE, words=allowance)}"
         rewriter = Agent("rewriter", role=REWRITER_ROLE, instructions=render(REWRITER_INSTRUCTIONS, kind_rule=rule))
         values = {
             "task": self.task or "(not described)",
@@ -158,26 +184,29 @@ class TextualGradientDescent(Optimizer):
                 continue
             new = str(reply["new_text"]).strip()
             tried = [u["new"] for u in self.state.get(name, {}).get("updates", []) if not u["accepted"]]
-            reason = check_rewrite(param.kind, param.value, new, max_words=group["max_words"], avoid=avoid,
-                                   tried=tried)  # fmt: skip
+            reason = check_rewrite(param.kind, param.value, new, max_words=group["max_words"], tried=tried)
+            if reason is None and allowance is not None and edit_words(param.value, new) > allowance:
+                reason = f"too big a step: {edit_words(param.value, new)} words changed (lr allows {allowance})"
+            if reason is None and guards is not None:
+                reason = await guards.check(new, allowed=f"{self.task}\n{param.description}\n{param.value}")
             if reason is None:
                 return new, reasons
             reasons.append(f"{reason}: {clip(new, 160)!r}")
         return None, reasons
 
-    async def propose(self, *, avoid: Iterable[str] = ()) -> list[Proposal]:
+    async def propose(self, *, guards: Guards | None = None) -> list[Proposal]:
         """Alternative proposals (``candidates`` of them) for every trainable param with gradients.
 
         Args:
-            avoid: Training inputs that a rewrite must not copy.
+            guards: Overfitting guards every rewrite must pass (training-set copies, identifiers,
+                paraphrases).
         """
-        avoid = list(avoid)
         todo = [(n, p, g) for n, p, g in self.named_params() if p.trainable and p.grads]
         feedbacks = await asyncio.gather(*(self._feedback(p) for _, p, _ in todo))
         count = max((g["candidates"] for _, _, g in todo), default=1)
         proposals = [Proposal() for _ in range(count)]
         jobs = [
-            (index, name, param, feedback, self._rewrite(name, param, feedback, group, index, avoid))
+            (index, name, param, feedback, self._rewrite(name, param, feedback, group, index, guards))
             for (name, param, group), feedback in zip(todo, feedbacks, strict=True)
             for index in range(group["candidates"])
         ]
@@ -208,12 +237,12 @@ class TextualGradientDescent(Optimizer):
             keep = max(g["momentum"] for n, _, g in self.named_params() if n == change.name) or 1
             del updates[:-keep]
 
-    async def astep(self, *, avoid: Iterable[str] = ()) -> Proposal:
+    async def astep(self, *, guards: Guards | None = None) -> Proposal:
         """Propose and apply the first proposal; returns it (so it can be reverted)."""
-        proposal = (await self.propose(avoid=avoid))[0]
+        proposal = (await self.propose(guards=guards))[0]
         self.apply(proposal)
         return proposal
 
-    def step(self, *, avoid: Iterable[str] = ()) -> Proposal:
+    def step(self, *, guards: Guards | None = None) -> Proposal:
         """Synchronous ``astep``."""
-        return asyncio.run(self.astep(avoid=avoid))
+        return asyncio.run(self.astep(guards=guards))

@@ -136,7 +136,7 @@ def test_refine_explores_a_web_api_described_in_a_file(tmp_path, api, monkeypatc
 def test_compile_with_draft_keeps_refined_docs_that_raise_validation(tmp_path, capsys):
     (tmp_path / "tools.py").write_text(TOOLS, encoding="utf-8")
     (tmp_path / "spec.yaml").write_text(SHOP_SPEC, encoding="utf-8")
-    rows = [json.dumps({"question": f"Reserve {i} pens.", "answer": f"reserved {i} pen"}) for i in range(1, 4)]
+    rows = [json.dumps({"question": f"Reserve {i} pens.", "answer": f"reserved {i} pen"}) for i in range(1, 6)]
     (tmp_path / "data.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
     draft = server_script()
 

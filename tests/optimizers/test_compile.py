@@ -28,7 +28,7 @@ def compile_graph(scripted, new_for_writer, **options):
     client = scripted(optimizer_script(rewriter(new_for_writer)))
     graph = three_layer_graph(client)
     optimizer = ANNOptimizer(epochs=1, batch_size=2, **options)
-    optimizer.compile(graph, trainset=examples(4), valset=examples(3, "v"), metric=METRIC)
+    optimizer.compile(graph, trainset=examples(4), valset=examples(5, "v"), metric=METRIC)
     return graph, optimizer.last_run, client
 
 
@@ -63,7 +63,7 @@ def test_patience_stops_early(scripted):
     assert optimizer.last_run.stopped == "no validation gain in 2 steps (patience 2)"
 
 
-@pytest.mark.parametrize("max_calls", [12, 25, 40])
+@pytest.mark.parametrize("max_calls", [18, 25, 40])
 def test_call_budget_stops_the_run_cleanly_with_the_best_so_far(scripted, max_calls):
     graph, run, client = compile_graph(scripted, "Answer badly.", max_calls=max_calls)
     assert run.stopped == f"call budget reached ({max_calls} of {max_calls} calls)"
@@ -71,7 +71,7 @@ def test_call_budget_stops_the_run_cleanly_with_the_best_so_far(scripted, max_ca
     assert graph.state_dict()["final.writer.instructions"] == "Write."
 
 
-def test_candidates_are_screened_on_the_minibatch(scripted):
+def test_candidates_are_screened_on_training_examples_outside_the_minibatch(scripted):
     options = iter(["Try again.", "Answer well. GOOD.", "Try harder."])
 
     def rewrite(messages):
@@ -82,11 +82,24 @@ def test_candidates_are_screened_on_the_minibatch(scripted):
 
     client = scripted(optimizer_script(rewrite))
     graph = three_layer_graph(client)
-    optimizer = ANNOptimizer(epochs=1, batch_size=2, candidates=3)
-    optimizer.compile(graph, trainset=examples(2), valset=examples(2, "v"), metric=METRIC)
+    optimizer = ANNOptimizer(epochs=1, batch_size=2, candidates=3, seed=1)
+    optimizer.compile(graph, trainset=examples(4), valset=examples(5, "v"), metric=METRIC)
     step = optimizer.last_run.history[0]
-    assert step.screened == [0.0, 1.0, 0.0] and step.accepted
+    # The current prompts first, then each candidate, all on the two training examples not in the minibatch.
+    assert step.screened == [0.0, 0.0, 1.0, 0.0] and step.accepted
     assert graph.layers["final"].agents[0].instructions.value == "Answer well. GOOD."
+    critiqued = {m["content"].split("question: ")[1].split("\n")[0] for r in client.dspy_lm.requests
+                 for m in r["messages"][1:2] if "demanding reviewer" in r["messages"][0]["content"]}  # fmt: skip
+    screened = (
+        {
+            r["messages"][-1]["content"]
+            for r in client.dspy_lm.requests
+            if r["messages"][0]["content"].endswith("Reply with the plan.")
+        }
+        - critiqued
+        - {f"v{i}" for i in range(5)}
+    )
+    assert len(critiqued) == 2 and len(screened) == 2 and not critiqued & screened
 
 
 def test_bad_settings_fail_at_construction():

@@ -36,7 +36,7 @@ def run(scripted, checkpoint, *, stop_after=None, resume=False):
 
     optimizer = ANNOptimizer(epochs=2, batch_size=2, patience=5, seed=3, checkpoint=checkpoint, on_event=on_event)
     # One validation example no prompt can solve, so validation never hits 1.0 and every step runs.
-    valset = [*examples(3, "v"), Example({"question": "v-hard"}, {"answer": "unreachable"}, id="v-hard")]
+    valset = [*examples(5, "v"), Example({"question": "v-hard"}, {"answer": "unreachable"}, id="v-hard")]
     optimizer.compile(graph, trainset=examples(6), valset=valset, metric=make_metric("exact_match"),
                       resume=resume)  # fmt: skip
     result = optimizer.last_run

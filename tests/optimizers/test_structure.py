@@ -90,7 +90,7 @@ def script(edit: dict):
 def test_a_structural_edit_that_raises_validation_is_kept(scripted):
     graph = team_graph(scripted(script({"op": "swap_aggregator", "layer": "final", "aggregator": "judge"})))
     optimizer = ANNOptimizer(epochs=1, batch_size=2, structure=True)
-    optimizer.compile(graph, trainset=examples(2), valset=examples(2, "v"), metric=make_metric("exact_match"))
+    optimizer.compile(graph, trainset=examples(2), valset=examples(5, "v"), metric=make_metric("exact_match"))
     run = optimizer.last_run
     edit = next(r for r in run.history if r.note.startswith("structure:"))
     assert edit.note == "structure: layer 'final': aggregator -> judge" and edit.accepted
@@ -102,7 +102,7 @@ def test_a_structural_edit_that_raises_validation_is_kept(scripted):
 def test_a_structural_edit_that_does_not_raise_validation_is_reverted(scripted):
     graph = team_graph(scripted(script({"op": "swap_aggregator", "layer": "final", "aggregator": "synthesize"})))
     optimizer = ANNOptimizer(epochs=1, batch_size=2, structure=True)
-    optimizer.compile(graph, trainset=examples(2), valset=examples(2, "v"), metric=make_metric("exact_match"))
+    optimizer.compile(graph, trainset=examples(2), valset=examples(5, "v"), metric=make_metric("exact_match"))
     edit = next(r for r in optimizer.last_run.history if r.note.startswith("structure:"))
     assert not edit.accepted and edit.val_score == 0.0
     assert graph.layers["final"].aggregator.value == "vote"
@@ -121,7 +121,7 @@ def test_a_kept_structural_edit_survives_kill_and_resume(scripted, tmp_path):
 
         optimizer = ANNOptimizer(epochs=2, batch_size=1, patience=9, structure=True,
                                  checkpoint=tmp_path / "ck.json", on_event=on_event)  # fmt: skip
-        optimizer.compile(graph, trainset=examples(2), valset=examples(2, "v"), metric=make_metric("exact_match"),
+        optimizer.compile(graph, trainset=examples(2), valset=examples(5, "v"), metric=make_metric("exact_match"),
                           resume=resume)  # fmt: skip
         return graph, optimizer.last_run
 

@@ -143,9 +143,6 @@ def test_check_rewrite_rules():
     assert check_rewrite("role", "a solver", "a careful solver") is None
     assert check_rewrite("role", "a solver", "a solver who " + "really " * 20 + "tries").startswith("not a role")
     assert check_rewrite("instructions", "x", "```python\nprint(1)\n```") == "code where text belongs"
-    copied = "Iris shares nine books equally among three of her friends today"
-    assert check_rewrite("instructions", "x", f"Remember: {copied}.", avoid=[copied]) == "copies a training example"
-    assert check_rewrite("instructions", "x", "Divide the total by the number of friends.", avoid=[copied]) is None
     assert check_rewrite("instructions", "x", "Check twice!", tried=["check twice."]) == "already tried and reverted"
     assert isinstance(Proposal(), Proposal)
 
@@ -162,3 +159,55 @@ def test_a_rewrite_already_tried_and_reverted_is_not_proposed_again(scripted):
     (second,) = asyncio.run(opt.propose())
     assert second.changes == []
     assert second.rejected[0]["reason"].startswith("already tried and reverted")
+
+
+LONG = ("Read the message carefully. Find the order number and copy its digits exactly. "
+        "Give the customer's name as written at the end. Do not add any other words to the answer.")  # fmt: skip
+
+
+def test_lr_bounds_how_far_one_step_may_move_a_text(scripted):
+    wholesale = "Answer every question in one short sentence and never mention the order."
+    minimal = LONG.replace("Do not add any other words", "Add no other words, labels or currency")
+    client = scripted([json.dumps({"new_text": wholesale}), json.dumps({"new_text": minimal})])
+    param = Param(LONG, description="the instructions of agent 'clerk'", kind="instructions")
+    opt = TextualGradientDescent([("read.clerk.instructions", param)], lm=client, lr=0.2)
+    param.grads.append("The answer had extra words.")
+    (proposal,) = asyncio.run(opt.propose())
+    # The wholesale rewrite is refused and retried; the minimal edit within the bound is proposed.
+    assert [c.new for c in proposal.changes] == [minimal]
+    assert proposal.rejected[0]["reason"].startswith("too big a step: ")
+    assert "(lr allows 12)" in proposal.rejected[0]["reason"]
+    system = client.dspy_lm.requests[0]["messages"][0]["content"]
+    assert "Make a minimal edit: change, add or remove at most 12 words and keep the rest as it is." in system
+
+
+def test_without_lr_the_prompt_asks_for_no_minimal_edit_and_any_rewrite_may_pass(scripted):
+    wholesale = "Answer every question in one short sentence and never mention the order."
+    client = scripted([json.dumps({"new_text": wholesale})])
+    param = Param(LONG, description="the instructions of agent 'clerk'", kind="instructions")
+    opt = TextualGradientDescent([("read.clerk.instructions", param)], lm=client)
+    param.grads.append("The answer had extra words.")
+    (proposal,) = asyncio.run(opt.propose())
+    assert [c.new for c in proposal.changes] == [wholesale]
+    assert "minimal edit" not in client.dspy_lm.requests[0]["messages"][0]["content"]
+
+
+def test_lr_must_be_a_fraction():
+    with pytest.raises(ValueError, match="lr must be in"):
+        TextualGradientDescent([], lm=None, lr=0)  # type: ignore[arg-type]
+
+
+def test_guards_refuse_a_rewrite_that_names_a_training_example(scripted):
+    from ann import Example
+    from ann.optimizers.guards import Guards
+
+    copied = "Return the planets whose orbits lie between the two named planets, sorted by distance."
+    client = scripted([json.dumps({"new_text": "Use skjkasdkd when the input is a list."}),
+                       json.dumps({"new_text": "Check the edge cases before answering."})])  # fmt: skip
+    param = Param("Write.", description="the instructions of agent 'writer'", kind="instructions")
+    opt = TextualGradientDescent([("p", param)], lm=client)
+    param.grads.append("Wrong.")
+    guards = Guards([Example({"prompt": f"def skjkasdkd(lst):\n    '''{copied}'''"}, {"answer": "x"}, id="t0")])
+    (proposal,) = asyncio.run(opt.propose(guards=guards))
+    assert [c.new for c in proposal.changes] == ["Check the edge cases before answering."]
+    assert "skjkasdkd" in proposal.rejected[0]["reason"]

@@ -74,7 +74,7 @@ def compile_with_draft(scripted, new_doc):
     CALLS.clear()
     graph = tool_graph(scripted(script(new_doc), schema_style="llamacpp"))
     optimizer = ANNOptimizer(epochs=1, batch_size=2, patience=1, draft=DraftSettings(episodes=2, embedder=letters))
-    optimizer.compile(graph, trainset=data(2, "t"), valset=data(2, "v"), metric=make_metric("numeric_match"))
+    optimizer.compile(graph, trainset=data(2, "t"), valset=data(5, "v"), metric=make_metric("numeric_match"))
     return graph, optimizer
 
 
