@@ -3,12 +3,11 @@ and share no message or value, and the spec loads as a one-agent graph with a JS
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
+
+from example_module import load_module
 
 import ann
 from ann.adapter import wants_json
@@ -18,16 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "invoices"
 SPLITS = ("train", "val", "test")
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-make_data = _load("ann_example_invoices_make_data", EXAMPLE / "make_data.py")
+make_data = load_module("ann_example_invoices_make_data", EXAMPLE / "make_data.py")
 
 
 def rows(split: str) -> list[dict[str, str]]:

@@ -4,17 +4,16 @@ returns, and the tools fail with messages that name the valid options."""
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import inspect
 import json
 import math
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import yaml
+from example_module import load_module
 
 from ann.datasets.numeric_metric import extract_last_number
 from ann.tools import Tool
@@ -23,16 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tools"
 SPLITS = ("train", "val", "test")
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-make_data = _load("ann_example_tools_make_data", EXAMPLE / "make_data.py")
+make_data = load_module("ann_example_tools_make_data", EXAMPLE / "make_data.py")
 tools = make_data.load_tools()
 TASKS = make_data.build_tasks(tools)
 ALL_TASKS = [task for split in SPLITS for task in TASKS[split]]

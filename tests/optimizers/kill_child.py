@@ -20,19 +20,9 @@ from ann.lm import ModelClient, ModelConfig  # noqa: E402
 from ann.optimizers import ANNOptimizer, DraftSettings  # noqa: E402
 from ann.testing.scripted_lm import ScriptedLM  # noqa: E402
 from tests.optimizers.scripts import examples, optimizer_script, three_layer_graph  # noqa: E402
+from tests.optimizers.test_resume import rewrite  # noqa: E402
 from tests.tools.test_tool_training import data, letters, tool_graph  # noqa: E402
 from tests.tools.test_tool_training import script as tool_script  # noqa: E402
-
-
-def rewrite(messages):
-    """Bad advice first; once the momentum memory shows a failed attempt, good advice."""
-    user = messages[1]["content"]
-    current = user.split("Current:\n")[1].split("\n\n")[0]
-    if "Purpose:\nthe instructions of agent 'writer'" not in user:
-        return json.dumps({"new_text": f"{current} Check twice."[:80]})
-    if "Past attempts:\n(none yet)" in user:
-        return json.dumps({"new_text": "Answer badly."})
-    return json.dumps({"new_text": "Answer well. GOOD."})
 
 
 def main(run_dir: Path, kind: str, kill_at: int, resume: bool) -> None:
