@@ -161,6 +161,11 @@ class LiteLLMEmbedder:
         return [item["embedding"] for item in response.data]
 
 
+def installed_local_embedder() -> LocalEmbedder | None:
+    """The local MiniLM when the `local` extra is installed, else None (checked without importing it)."""
+    return LocalEmbedder() if importlib.util.find_spec(MINILM_PACKAGE) else None
+
+
 def get_embedder(model: str | None = None, *, api_base: str | None = None) -> Embedder:
     """The embedding model DRAFT should use: ``model`` through LiteLLM, else the local MiniLM."""
     return LiteLLMEmbedder(model, api_base=api_base) if model else LocalEmbedder()

@@ -11,6 +11,8 @@ from rich.console import Console
 from ann.build import graph_from_spec
 from ann.cli.common import open_dataset, open_model, open_spec
 from ann.cli.show import graph_tree
+from ann.embed import installed_local_embedder
+from ann.optimizers.guards import Guards
 from ann.optimizers.planner import plan_graph
 from ann.spec import Spec, save_spec
 
@@ -33,7 +35,11 @@ async def planned_spec(args: argparse.Namespace, spec: Spec, train: list) -> Spe
     """The spec with a graph from the planner (the optimizer model, or the forward model)."""
     planner = open_model(args, spec, model=getattr(args, "optimizer_model", None) or spec.train.optimizer_model,
                          max_tokens=1024)  # fmt: skip
-    return await plan_graph(spec, train, planner, max_layers=args.max_layers, max_agents=args.max_agents or 3)
+    choices = [choice for options in spec.choices().values() for choice in options]
+    context = "\n".join([spec.description, *spec.inputs, *spec.outputs, *spec.descriptions().values(), *choices])
+    guards = Guards(train, embedder=installed_local_embedder(), context=context)
+    return await plan_graph(spec, train, planner, max_layers=args.max_layers, max_agents=args.max_agents or 3,
+                            guards=guards)  # fmt: skip
 
 
 def run_plan(args: argparse.Namespace, console: Console) -> int:

@@ -9,13 +9,12 @@ bundle when the call cache is on.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from ann.datasets.example import Example
-from ann.embed import Embedder, LocalEmbedder
+from ann.embed import Embedder, installed_local_embedder
 from ann.evaluate import Metric
 from ann.graph import Graph
 from ann.lm import ModelClient
@@ -29,11 +28,6 @@ from ann.optimizers.tgd import TextualGradientDescent
 from ann.tools.exploration import DraftRun
 
 Event = Callable[[str, dict[str, Any]], None]
-
-
-def _default_embedder() -> Embedder | None:
-    """The local MiniLM for the paraphrase guard when the `local` extra is installed, else none."""
-    return LocalEmbedder() if importlib.util.find_spec("all_minilm_l6_v2") else None
 
 
 def least_winnable(valset_size: int, alpha: float) -> bool:
@@ -120,7 +114,7 @@ class ANNOptimizer:
         self.structure = structure
         self.max_agents = max_agents
         self.draft = draft
-        self.embedder = _default_embedder() if embedder == "auto" else embedder
+        self.embedder = installed_local_embedder() if embedder == "auto" else embedder
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.on_event = on_event or (lambda kind, info: None)
         self.last_run: TrainingRun | None = None

@@ -21,6 +21,7 @@ from ann.errors import AnnError, ConfigError, ParseError
 from ann.layers.registry import AGGREGATORS
 from ann.lm import ModelClient, json_response_format
 from ann.optimizers.describe import clip
+from ann.optimizers.guards import Guards
 from ann.optimizers.prompts import (
     PLANNER_RETRY,
     PLANNER_SYSTEM,
@@ -115,8 +116,12 @@ async def plan_graph(
     max_agents: int = 3,
     tries: int = 3,
     trace: Trace | None = None,
+    guards: Guards | None = None,
 ) -> Spec:
     """Ask the planner for a graph for ``spec``'s task; returns the spec with that graph.
+
+    The planner sees training examples, so every role and instruction it writes must pass the
+    overfitting ``guards``; a plan that fails them goes back to the planner like an invalid one.
 
     Raises:
         PlanError: No valid plan within ``tries``.
@@ -134,17 +139,32 @@ async def plan_graph(
     error = ""
     for attempt in range(tries):
         try:
-            return await traced_call(
+            planned = await traced_call(
                 lm, trace, layer="planner", agent="planner", purpose=f"plan attempt {attempt + 1}",
                 inputs={"task": spec.description}, messages=messages, parse=lambda text: check_plan(spec, text),
                 sample=attempt, response_format=response_format,
             )  # fmt: skip
+            error = await _overfitting(planned, guards) if guards is not None else ""
+            if not error:
+                return planned
         except ParseError as exc:
             error = str(exc).splitlines()[0][:300]
-            raw = trace.calls[-1].raw
-            messages = [*messages[:2], {"role": "assistant", "content": raw},
-                        {"role": "user", "content": render(PLANNER_RETRY, error=error)}]  # fmt: skip
+        raw = trace.calls[-1].raw
+        messages = [*messages[:2], {"role": "assistant", "content": raw},
+                    {"role": "user", "content": render(PLANNER_RETRY, error=error)}]  # fmt: skip
     raise PlanError(f"the planner gave no valid graph in {tries} tries; last problem: {error}")
+
+
+async def _overfitting(planned: Spec, guards: Guards) -> str:
+    """The first role or instructions of the plan that an overfitting guard rejects, with the reason."""
+    layers = planned.graph.layers if planned.graph else []
+    for layer in layers:
+        for agent in layer.agents:
+            for name, text in (("role", agent.role), ("instructions", agent.instructions)):
+                reason = await guards.check(text, allowed=planned.description) if text else None
+                if reason is not None:
+                    return f"layer '{layer.name}', agent '{agent.name}': the {name} {reason}"
+    return ""
 
 
 def fallback_plan(spec: Spec) -> Spec:

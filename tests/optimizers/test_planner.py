@@ -69,3 +69,17 @@ def test_the_fallback_plan_is_one_agent_doing_the_whole_task():
     graph = graph_from_spec(fallback_plan(SPEC))
     assert graph.order == ["solve"] and graph.layers["solve"].agents[0].instructions.value == "Route a ticket."
     assert graph.choices == {"category": ["billing", "shipping"]}
+
+
+def test_a_plan_that_names_a_training_example_is_sent_back_with_the_guards_reason(scripted):
+    from ann import Example
+    from ann.optimizers.guards import Guards
+
+    train = [Example({"ticket": "Order 48213 arrived broken."}, {"category": "shipping"}, id="t0")]
+    copied = json.loads(json.dumps(GOOD))
+    copied["layers"][0]["agents"][0]["instructions"] = "If the ticket mentions 48213, it is about shipping."
+    client = scripted([json.dumps(copied), json.dumps(GOOD)], schema_style="llamacpp")
+    planned = asyncio.run(plan_graph(SPEC, train, client, guards=Guards(train, context="billing shipping")))
+    assert planned.graph.layers[0].agents[0].instructions == "Say what the ticket is about."
+    retry = client.dspy_lm.requests[1]["messages"][-1]["content"]
+    assert "layer 'read', agent 'reader': the instructions names '48213'" in retry
