@@ -13,6 +13,8 @@ import subprocess
 import sys
 import threading
 
+GRACE_S = 5.0  # after SIGTERM, then SIGKILL: a llama.cpp server busy generating was seen to ignore SIGTERM
+
 
 def main(command: list[str]) -> int:
     child = subprocess.Popen(command, stdin=subprocess.DEVNULL)
@@ -20,6 +22,10 @@ def main(command: list[str]) -> int:
     def stop(*_: object) -> None:
         if child.poll() is None:
             child.terminate()
+            try:
+                child.wait(timeout=GRACE_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

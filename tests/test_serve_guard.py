@@ -5,12 +5,18 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 PARENT = """
 import subprocess, sys, time
 child = "import os, time; print(os.getpid(), flush=True); time.sleep(60)"
 subprocess.Popen([sys.executable, "-m", "ann.serve_guard", sys.executable, "-c", child], stdin=subprocess.PIPE)
 time.sleep(60)
 """
+# A server that ignores SIGTERM (as a llama.cpp server busy generating did) must still go.
+STUBBORN = PARENT.replace(
+    '"import os, time;', '"import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);'
+)
 
 
 def alive(pid: int) -> bool:
@@ -21,8 +27,9 @@ def alive(pid: int) -> bool:
     return True
 
 
-def test_the_served_process_stops_when_its_starter_is_killed_outright():
-    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("script", [PARENT, STUBBORN], ids=["obeys-sigterm", "ignores-sigterm"])
+def test_the_served_process_stops_when_its_starter_is_killed_outright(script):
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     server = int(parent.stdout.readline())
     assert alive(server)
     parent.kill()  # SIGKILL: no atexit, no cleanup code runs in the parent
