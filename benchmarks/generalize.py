@@ -176,7 +176,7 @@ def run_gepa(task: Task, args: argparse.Namespace, work: Path) -> ArmResult:
                             num_retries=client.config.num_retries, timeout_s=args.timeout)  # fmt: skip
     outcome = gepa_arm.run_gepa(
         graph=graph_from_spec(task.spec), train=task.train, val=task.val, test=task.test,
-        metric=spec_metric(task.spec, None, lm=client), base=base, settings=settings, work=work,
+        metric=spec_metric(task.spec, None, lm=client), base=base, settings=settings, work=work, resume=args.resume,
     )  # fmt: skip
     return ArmResult(
         scores_before=outcome.scores_before,
@@ -293,7 +293,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="per-call timeout in seconds (default: 600)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/ann-bench-generalize"),
                         help="run directories and call caches; the run's folder is emptied first")  # fmt: skip
+    resume = "gepa arms: continue a killed run from its work dir (GEPA state, calls so far, test before)"
+    parser.add_argument("--resume", action="store_true", help=resume)
     args = parser.parse_args()
+    if args.resume and args.arm == "ann":
+        parser.error("--resume is for the gepa arms")
     if args.table:
         print(table(args.out))
         return
@@ -307,8 +311,9 @@ def main() -> None:
     task = entry.load(overrides, args.limit)
     name = f"{args.task}-{args.arm}-s{args.seed}"
     work = args.work / name
-    shutil.rmtree(work, ignore_errors=True)  # a cold cache is an empty one
-    work.mkdir(parents=True)
+    if not args.resume:
+        shutil.rmtree(work, ignore_errors=True)  # a cold cache is an empty one
+    work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     connect(gguf=args.gguf, cache=False)  # starts the model server; every later client reuses it
     print(f"{name}: train {len(task.train)} / val {len(task.val)} / test {len(task.test)}; budget {args.budget} "

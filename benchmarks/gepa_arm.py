@@ -167,6 +167,24 @@ class MeteredLM(dspy.BaseLM):
                 handle.write(line + "\n")
 
 
+def restore(meter: Meter, log: Path) -> dict[str, Any]:
+    """Charge the meter with the training calls an earlier, killed run logged; what it restored.
+
+    A call still in flight when the run was killed was charged but never logged, so the restored
+    count can be short by up to the number of threads. The in-memory call cache is not restored.
+    """
+    entries = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+    training = [entry for entry in entries if entry["role"] in ("task", "reflection")]
+    for entry in training:
+        if entry.get("cache_hit"):
+            meter.record(entry["role"], cache_hits=1)
+        else:
+            tokens = {key: entry.get(key, 0) for key in ("prompt_tokens", "completion_tokens")}
+            meter.record(entry["role"], calls=1, failed_calls=int("error" in entry), **tokens)
+    span = training[-1]["t"] - training[0]["t"] if training else 0.0
+    return {"resumed_at_calls": meter.calls, "wall_s_before_resume": round(span, 1)}
+
+
 class LMBudgetStopper:
     """GEPA stop callback: stop before an iteration that might not fit in the LM calls left.
 
@@ -283,15 +301,18 @@ def run_gepa(
     base: dspy.LM,
     settings: GepaSettings,
     work: Path,
+    resume: bool = False,
 ) -> GepaOutcome:
     """Test the spec's one-agent program, optimize it with dspy.GEPA on the budget, test the result."""
     adapter = AnnAdapter() if settings.adapter == "gepa-ann" else dspy.ChatAdapter()
     inputs = list(graph.inputs)
     student = dspy.Predict(signature_of(graph))
     meter, test_meter = Meter(settings.budget), Meter()
-    shutil.rmtree(work, ignore_errors=True)  # GEPA resumes from a run directory that exists
-    work.mkdir(parents=True)
+    if not resume:
+        shutil.rmtree(work, ignore_errors=True)  # GEPA resumes from a run directory that exists
+    work.mkdir(parents=True, exist_ok=True)
     log = work / "calls.jsonl"
+    earlier = restore(meter, log) if resume else {}
     task_lm = make_lm(base, meter, "task", cache=True, max_tokens=settings.max_tokens, log=log)
     reflection_lm = make_lm(base, meter, "reflection", cache=True, max_tokens=settings.reflection_max_tokens, log=log)
     test_lm = make_lm(base, test_meter, "test", cache=False, max_tokens=settings.max_tokens, log=log)
@@ -300,7 +321,14 @@ def run_gepa(
     def score_test(program: dspy.Module) -> tuple[list[float], float]:
         return score_program(program, test, metric, lm=test_lm, inputs=inputs, threads=settings.num_threads)
 
-    before, before_wall = score_test(student)
+    saved = work / "test_before.json"
+    if resume and saved.is_file():
+        before, before_wall = json.loads(saved.read_text())
+    else:
+        before, before_wall = score_test(student)
+        tmp = saved.with_suffix(".tmp")
+        tmp.write_text(json.dumps([before, before_wall]))
+        tmp.replace(saved)
     print(f"test before: {sum(before)}/{len(before)} ({before_wall:.0f} s)", flush=True)
 
     reserve = 2 * settings.reflection_minibatch_size + 1 + len(val)
@@ -331,7 +359,7 @@ def run_gepa(
         test_usage=test_meter.report(),
         instructions_before={name: p.signature.instructions for name, p in student.named_predictors()},
         instructions_after={name: p.signature.instructions for name, p in trained.named_predictors()},
-        training=gepa_summary(trained, reserve),
+        training={**gepa_summary(trained, reserve), **earlier},
     )
 
 
