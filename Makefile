@@ -6,8 +6,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo -n)
 
-.PHONY: demo demo-qwen test test-fast lint bench clean
+.PHONY: demo demo-qwen test test-fast lint bench clean sandbox
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ann needs Python 3.11+"'
@@ -17,8 +18,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
 	touch $(STAMP)
 
+# The jail for model-written code (code_pass): bubblewrap, from the distribution's packages.
+# Without it ann refuses to run model code unless given --unsafe-code (README: "The code sandbox").
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || $(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq bubblewrap' \
+		|| echo "warning: could not install bubblewrap; code_pass will refuse to run model code"
+
 # The demo owns runs/demo and starts it afresh each time.
-demo: $(STAMP)
+demo: $(STAMP) sandbox
 	rm -rf runs/demo
 	$(BIN)/ann compile examples/orders/spec.yaml --train examples/orders/train.jsonl \
 		--val examples/orders/val.jsonl --out runs/demo
@@ -31,11 +38,11 @@ demo-qwen: $(STAMP)
 		--val examples/tickets/val.jsonl --out runs/demo-qwen \
 		--gguf "$$($(BIN)/python -c 'import sys; sys.path.insert(0, "benchmarks"); from models import qwen_coder_gguf; print(qwen_coder_gguf())')"
 
-test: $(STAMP)
+test: $(STAMP) sandbox
 	$(BIN)/ruff check ann tests benchmarks examples
 	$(BIN)/python -m pytest -q; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 5 ]
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) sandbox
 	$(BIN)/python -m pytest -q -m 'not slow'; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 5 ]
 
 lint: $(STAMP)

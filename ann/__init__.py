@@ -9,7 +9,16 @@ from ann.connect import connect
 from ann.datasets.example import Example
 from ann.datasets.metric_result import MetricResult
 from ann.engine import Result
-from ann.errors import AnnError, ConfigError, DatasetError, GraphError, LMError, ParseError, RunError
+from ann.errors import (
+    AnnError,
+    ConfigError,
+    DatasetError,
+    GraphError,
+    LMError,
+    ParseError,
+    RunError,
+    TooManyFailures,
+)
 from ann.evaluate import EvalReport, aevaluate
 from ann.graph import Graph
 from ann.layers.layer import Layer
@@ -39,6 +48,7 @@ __all__ = [
     "Result",
     "RunError",
     "Spec",
+    "TooManyFailures",
     "Trace",
     "Usage",
     "aevaluate",

@@ -15,8 +15,16 @@ from ann.tools.module import load_tools
 from ann.tools.tool import Tool
 
 
-def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | Path = "spec") -> Graph:
+def graph_from_spec(
+    spec: Spec, *, lm: ModelClient | None = None, source: str | Path = "spec", tools: dict[str, Tool] | None = None
+) -> Graph:
     """Build the graph a spec describes.
+
+    Args:
+        spec: The spec, its tools file path already absolute (as ``load_spec`` gives it).
+        lm: The graph's default model.
+        source: Where the spec came from, for error messages.
+        tools: Tools to use instead of importing ``spec.tools`` (``ann show`` reads them unimported).
 
     Raises:
         ConfigError: The spec has no graph, or the graph is invalid; the message names the spec
@@ -24,7 +32,8 @@ def graph_from_spec(spec: Spec, *, lm: ModelClient | None = None, source: str | 
     """
     if spec.graph is None:
         raise ConfigError(f"{source}: the spec has no graph; plan one with `ann plan` or `ann compile --plan`")
-    tools = load_tools(spec.tools) if spec.tools else {}
+    if tools is None:
+        tools = load_tools(spec.tools) if spec.tools else {}
     try:
         layers = build_layers(spec.graph.layers, tools)
         graph = Graph(

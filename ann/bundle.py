@@ -25,10 +25,14 @@ from ann.spec import (
     MetricSpec,
     ModelSpec,
     Spec,
+    describe_validation_error,
+    read_text_file,
+    too_big,
     with_paths_from,
     with_paths_relative_to,
 )
 from ann.tools.exploration import DraftRun
+from ann.tools.module import tools_digest
 
 BUNDLE_FORMAT = "ann.bundle"
 BUNDLE_VERSION = 1
@@ -69,6 +73,8 @@ class Bundle(_Strict):
     data: dict[str, str] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
     draft: list[DraftRun] = Field(default_factory=list, description="DRAFT explorations of the graph's tools")
+    tools_sha256: str | None = Field(default=None, description="sha256 of spec.tools when the bundle was written; "
+                                     "loading imports the tools file only if it still matches")  # fmt: skip
 
 
 def layer_specs(graph: Graph) -> list[LayerSpec]:
@@ -185,9 +191,30 @@ def restore_params(graph: Graph, bundle: Bundle) -> None:
 
 
 def save_bundle(bundle: Bundle, path: str | Path) -> None:
-    """Write a bundle as indented JSON, atomically; its tools module path is relative to the file."""
+    """Write a bundle as indented JSON, atomically, with its tools file in the bundle's folder.
+
+    Loading imports only a tools file inside the bundle's folder (see ``ann.trust``), so one that
+    lies elsewhere is first copied beside the bundle as ``<bundle name>.tools.py`` (or ``.yaml``,
+    ``.json``). The bundle records the tools file's path relative to itself and its sha256.
+
+    Raises:
+        ConfigError: The tools file cannot be read.
+    """
     path = Path(path)
-    bundle = bundle.model_copy(update={"spec": with_paths_relative_to(bundle.spec, path.parent)})
+    spec, digest = bundle.spec, None
+    if spec.tools is not None:
+        tools = Path(spec.tools)
+        if not tools.resolve().is_relative_to(path.parent.resolve()):
+            copy = path.with_name(f"{path.stem}.tools{tools.suffix}")
+            try:
+                text = tools.read_text(encoding="utf-8")
+            except (OSError, UnicodeError) as exc:
+                raise ConfigError(f"{tools}: cannot copy the tools file beside the bundle ({exc})") from exc
+            atomic_write_text(copy, text)
+            spec = spec.model_copy(update={"tools": str(copy.resolve())})
+            tools = copy
+        digest = tools_digest(tools)
+    bundle = bundle.model_copy(update={"spec": with_paths_relative_to(spec, path.parent), "tools_sha256": digest})
     atomic_write_text(path, bundle.model_dump_json(indent=2, exclude_none=False) + "\n")
 
 
@@ -199,22 +226,26 @@ def load_bundle(path: str | Path) -> Bundle:
             field — one line naming the file and the field.
     """
     path = Path(path)
+    text = read_text_file(path, "bundle")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read bundle ({exc.strerror or exc})") from exc
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: not valid JSON (nested too deeply)") from exc
+    except ValueError as exc:  # a number too long to convert
+        raise ConfigError(f"{path}: not valid JSON ({str(exc).split(';')[0]})") from exc
     if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
         raise ConfigError(f'{path}: not an ann bundle (no "format": "{BUNDLE_FORMAT}")')
+    problem = too_big(data, max_values=None)  # JSON has no aliases: its size is the file's
+    if problem:
+        raise ConfigError(f"{path}: too large: {problem}")
     if data.get("version") != BUNDLE_VERSION:
         raise ConfigError(f"{path}: bundle version {data.get('version')!r} is not supported (this ann reads 1)")
     try:
         bundle = Bundle.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
     return bundle.model_copy(update={"spec": with_paths_from(bundle.spec, path.parent)})
 
 

@@ -1,7 +1,7 @@
 """traced_call: one model call recorded in the trace, whatever happens to it.
 
 Agents and aggregators both call through here, so every call — answered, failed or unparseable —
-lands in the trace with its messages, raw reply, tokens, cost and latency.
+lands in the trace with its messages, raw reply, tokens, cost, latency and failed attempts.
 """
 
 from __future__ import annotations
@@ -42,11 +42,13 @@ async def traced_call(
     trace.calls.append(record)
     try:
         completion = await client.complete(
-            messages, sample=sample, temperature=temperature, response_format=response_format
-        )
+            messages, sample=sample, temperature=temperature, response_format=response_format,
+            on_failed_attempt=record.failed_attempts.append,
+        )  # fmt: skip
     except (LMError, BudgetExceeded) as exc:
         record.error = str(exc)
         raise
+    record.answered = True
     record.raw = completion.text
     record.prompt_tokens = completion.prompt_tokens
     record.completion_tokens = completion.completion_tokens

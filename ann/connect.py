@@ -14,13 +14,14 @@ from ann.lm import ModelClient, ModelConfig, SchemaStyle
 from ann.local_model import EMBEDDED_LABEL, LocalServer, embedded_gguf
 
 _servers: dict[Path, LocalServer] = {}
+PLACEHOLDER_KEY = "sk-none"  # what an OpenAI-compatible server that ignores keys is sent
 
 
 def placeholder_key(model: str, api_base: str | None) -> str | None:
     """OpenAI-compatible servers need some key even when they ignore it: the usual variable's, or a
     placeholder. None for anything else, so LiteLLM reads the provider's own variable."""
     if api_base and model.startswith("openai/"):
-        return os.environ.get("OPENAI_API_KEY") or "sk-none"
+        return os.environ.get("OPENAI_API_KEY") or PLACEHOLDER_KEY
     return None
 
 
@@ -43,6 +44,8 @@ def connect(
     max_tokens: int = 512,
     timeout_s: float = 120.0,
     num_retries: int = 3,
+    backoff_s: float = 1.0,
+    max_failures: float = 0.25,
     concurrency: int = 4,
     cache: bool = True,
     cache_dir: str | Path | None = None,
@@ -57,6 +60,7 @@ def connect(
         api_base: An OpenAI-compatible endpoint; falls back to ``ANN_API_BASE``.
         api_key: The provider key; LiteLLM also reads the provider's usual variable.
         gguf: Serve this GGUF file with llama.cpp instead of naming a model.
+        timeout_s, num_retries, backoff_s, max_failures: See ``ModelConfig``.
         cache: Keep replies in the on-disk call cache.
         cache_dir: Where the cache lives (default: the user cache dir).
         schema_style: Override how constrained JSON is requested (see ``ModelConfig``).
@@ -96,6 +100,8 @@ def connect(
         max_tokens=max_tokens,
         timeout_s=timeout_s,
         num_retries=num_retries,
+        backoff_s=backoff_s,
+        max_failures=max_failures,
         schema_style=schema_style or style,
         label=label,
         seed=seed,

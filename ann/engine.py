@@ -3,6 +3,9 @@
 Concurrency has one knob, the model client's limit on calls in flight; the engine only keeps
 enough work queued to fill it (examples in flight are capped at twice the limit so the first
 results arrive early instead of all at the end).
+
+A model call that keeps failing fails its example, not the batch; the batch stops only when the
+model never answered at all, or when more examples failed so than the model's ``max_failures``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ann.datasets.example import Example
-from ann.errors import AnnError, BudgetExceeded, LMError, RunError
+from ann.errors import AnnError, BudgetExceeded, LMError, RunError, TooManyFailures
 from ann.layers.base import TeamRun
 from ann.lm import ModelClient
 from ann.trace import LayerRecord, Trace
@@ -25,13 +28,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class Result:
-    """One example's run: the graph's outputs, its trace, and the error if it failed."""
+    """One example's run: the graph's outputs, its trace, and the error if it failed.
+
+    ``lm_error`` is set when the example failed because a model call kept failing after its retries.
+    """
 
     outputs: dict[str, Any]
     trace: Trace
     error: str | None = None
     example_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    lm_error: LMError | None = field(default=None, repr=False)
 
 
 async def run_graph(
@@ -40,11 +47,12 @@ async def run_graph(
     """Run one example through the graph.
 
     Args:
-        raise_errors: Raise RunError on a failed layer instead of returning a Result with ``error``.
+        raise_errors: Raise on a failed layer instead of returning a Result with ``error``.
 
     Raises:
-        LMError: The model could not be reached (always raised: every other example would fail too).
-        RunError: A layer failed and ``raise_errors`` is set.
+        BudgetExceeded: A budget stopped a call (always raised: it ends the whole batch).
+        LMError: A model call kept failing and ``raise_errors`` is set.
+        RunError: A layer failed otherwise and ``raise_errors`` is set.
     """
     missing = [name for name in graph.inputs if name not in inputs]
     if missing:
@@ -90,6 +98,8 @@ async def run_graph(
             values[name].set_result(outcome.outputs.get(name, ""))
 
     try:
+        # Plain gather: run_layer settles its own failures (AnnError), so only a bug or a cancellation
+        # gets here, and then the layers waiting on the failed one's outputs must be cancelled below.
         await asyncio.gather(*(run_layer(name) for name in graph.order))
     finally:
         # When a batch is cancelled (an unreachable model, a spent budget) mid-run, settle every
@@ -101,16 +111,18 @@ async def run_graph(
                 future.exception()
     trace.wall_s = time.perf_counter() - started
     errors = [values[name].exception() for name in graph.outputs if values[name].exception() is not None]
-    # An unreachable model or a spent budget ends the whole batch, not just this example.
-    lm_errors = [exc for exc in _all_errors(values) if isinstance(exc, LMError | BudgetExceeded)]
-    if lm_errors:
-        trace.error = str(lm_errors[0])
-        raise lm_errors[0]
-    if errors:
-        trace.error = str(_root_error(values) or errors[0])
+    # A spent budget ends the whole batch, not just this example.
+    stops = [exc for exc in _all_errors(values) if isinstance(exc, BudgetExceeded)]
+    if stops:
+        trace.error = str(stops[0])
+        raise stops[0]
+    # A call that kept failing fails its example, whichever layer made it.
+    lm_error = next((exc for exc in _all_errors(values) if isinstance(exc, LMError)), None)
+    if errors or lm_error is not None:
+        trace.error = str(lm_error or _root_error(values) or errors[0])
         if raise_errors:
-            raise RunError(trace.error, trace=trace)
-        return Result(outputs={}, trace=trace, error=trace.error, example_id=example_id)
+            raise lm_error or RunError(trace.error, trace=trace)
+        return Result(outputs={}, trace=trace, error=trace.error, example_id=example_id, lm_error=lm_error)
     trace.outputs = {name: values[name].result() for name in graph.outputs}
     return Result(outputs=dict(trace.outputs), trace=trace, example_id=example_id)
 
@@ -145,14 +157,32 @@ async def run_batch(
 ) -> list[Result]:
     """Run many examples concurrently; results come back in the order of ``examples``.
 
+    An example whose model call kept failing after its retries fails alone (its Result and trace say
+    why). The batch stops, cancelling the examples not yet finished (calls in flight run to their
+    end), when such a failure comes before the model answered any call, or when more than
+    ``client.config.max_failures`` of the examples failed so.
+
     Raises:
-        LMError: The model could not be reached; pending examples are cancelled.
+        LMError: A call failed before the model had answered any: it is unreachable or refuses.
+        TooManyFailures: More examples failed on model calls than ``max_failures`` allows.
+        BudgetExceeded: A budget stopped a call.
     """
     window = asyncio.Semaphore(max(2 * client.concurrency, 1))
+    allowed = int(client.config.max_failures * len(examples))  # one more failed example stops the batch
+    failed: list[Result] = []
 
     async def one(example: Example) -> Result:
         async with window:
             result = await run_graph(graph, example.inputs, client, example_id=example.id)
+        if result.lm_error is not None:
+            failed.append(result)
+            if client.usage.calls + client.usage.cache_hits == 0:
+                raise result.lm_error
+            if len(failed) > allowed:
+                raise TooManyFailures(
+                    f"{len(failed)} of {len(examples)} examples failed because a model call kept failing, more than "
+                    f"--max-failures {client.config.max_failures:g} allows; the first: {failed[0].error}"
+                )
         if on_result is not None:
             on_result(example, result)
         return result

@@ -23,6 +23,10 @@ class DatasetError(ConfigError):
     """A dataset file is unreadable or a record is malformed."""
 
 
+class TrustError(ConfigError):
+    """A spec or bundle names a tools file ann will not import unless the user trusts it."""
+
+
 class ParseError(AnnError):
     """An LLM reply could not be parsed; `raw` keeps the reply for the trace."""
 
@@ -41,6 +45,14 @@ class SandboxError(AnnError):
 
 class BudgetExceeded(AnnError):
     """A budget cap (calls, cost, time) was reached; a training run stops with the best so far."""
+
+
+class TooManyFailures(AnnError):
+    """More of a batch's examples failed on model calls than the model's ``max_failures`` allows.
+
+    One failed call only fails its example; this stops the run, since the model is failing too often
+    for its scores to mean anything.
+    """
 
 
 class RunError(AnnError):

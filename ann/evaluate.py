@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from ann.datasets.example import Example
 from ann.datasets.metric_result import MetricResult
 from ann.engine import Result
-from ann.errors import ParseError
+from ann.errors import LMError, ParseError
 from ann.graph import Graph
 from ann.lm import ModelClient
+from ann.tasks import gather_all
 from ann.trace import Usage
 
 Metric = Callable[[Example, dict], MetricResult]
@@ -65,7 +66,8 @@ async def score_one(metric: Metric, example: Example, result: Result) -> MetricR
         if acall is not None:
             return await acall(example, result.outputs)
         return await asyncio.to_thread(metric, example, result.outputs)
-    except ParseError as exc:
+    except (ParseError, LMError) as exc:
+        # An unparseable verdict, or a judge's model call that kept failing, fails this example only.
         return MetricResult(0.0, f"the metric could not score this answer: {exc}")
 
 
@@ -80,7 +82,9 @@ async def aevaluate(
     """Run and score every example; a failed run scores 0 with its error as feedback.
 
     Raises:
-        LMError: The model could not be reached.
+        LMError: The model failed before answering any call.
+        TooManyFailures: More examples failed on model calls than the model's ``max_failures``.
+        BudgetExceeded: A budget stopped a call.
     """
     started = time.perf_counter()
     scoring: list[asyncio.Task[Scored]] = []
@@ -94,8 +98,15 @@ async def aevaluate(
     def schedule(example: Example, result: Result) -> None:
         scoring.append(asyncio.create_task(score(example, result)))
 
-    results = await graph.abatch(examples, lm=lm, on_result=schedule)
-    by_result = {id(item.result): item for item in await asyncio.gather(*scoring)}
+    try:
+        results = await graph.abatch(examples, lm=lm, on_result=schedule)
+    except BaseException:
+        # The batch stopped: scoring already under way must not outlive this call.
+        for task in scoring:
+            task.cancel()
+        await asyncio.gather(*scoring, return_exceptions=True)
+        raise
+    by_result = {id(item.result): item for item in await gather_all(*scoring)}
     scored = [by_result[id(result)] for result in results]
     usage = Usage()
     for item in scored:

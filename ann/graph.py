@@ -172,16 +172,25 @@ class Graph:
         save_bundle(make_bundle(self), path)
 
     @classmethod
-    def load(cls, path: str | Path, *, lm: ModelClient | None = None) -> Graph:
+    def load(cls, path: str | Path, *, lm: ModelClient | None = None, trust_tools: bool = False) -> Graph:
         """Rebuild a graph from a bundle file (params, history and frozen flags included).
+
+        Args:
+            path: The bundle file.
+            lm: The graph's default model.
+            trust_tools: Import the bundle's tools file even if it lies outside the bundle's folder
+                or differs from the sha256 the bundle recorded (see ``ann.trust``).
 
         Raises:
             ConfigError: The file is not a valid bundle.
+            TrustError: Its tools file is not trusted.
         """
         from ann.build import graph_from_spec
         from ann.bundle import load_bundle, restore_params  # bundle builds on graph
+        from ann.trust import check_tools
 
         bundle = load_bundle(path)
+        check_tools(bundle.spec.tools, Path(path), recorded=bundle.tools_sha256, bundle=True, trust=trust_tools)
         graph = graph_from_spec(bundle.spec, lm=lm, source=path)
         restore_params(graph, bundle)
         return graph
@@ -235,7 +244,9 @@ class Graph:
     ) -> list[Result]:
         """Run many examples concurrently under the model's concurrency limit.
 
-        A failed example gives a Result with ``error`` set; an unreachable model raises LMError.
+        A failed example gives a Result with ``error`` set, also when a model call kept failing; a
+        model that answers no call raises LMError, and more failed calls than the model's
+        ``max_failures`` raise TooManyFailures (see ``ann.engine.run_batch``).
         """
         return await run_batch(self, examples, self._client(lm), on_result=on_result)
 

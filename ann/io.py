@@ -1,4 +1,10 @@
-"""Atomic file writes: a crash mid-write never leaves a half-written bundle, trace or checkpoint."""
+"""Atomic file writes: a crash mid-write never leaves a half-written bundle, trace or checkpoint.
+
+Every file ann writes goes through here. The data goes to a temp file beside the target
+(``.<name>.<random>.tmp``), is flushed to disk, and is then renamed over the target, so a reader
+sees the old file or the new one, never a part. A kill mid-write can leave only a stray temp file,
+which nothing reads.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,13 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes files private; these are ordinary outputs
@@ -21,3 +27,20 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` as UTF-8, atomically (see `atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself survive a power cut, where the system allows opening a folder."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -3,6 +3,10 @@
 Every LLM call ann makes — agents, aggregators, judges, optimizers — goes through
 ``ModelClient.complete``, so caching, retries, the global concurrency limit and token/cost
 accounting hold everywhere without each caller remembering them.
+
+Retries are ann's own loop around one-attempt DSPy calls, using DSPy's judgement of which errors
+are transient and the server's ``Retry-After``: DSPy's and LiteLLM's built-in retries happen out of
+sight, and every failed attempt must be counted and shown in the trace.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import dspy  # noqa: E402
 from dspy.utils.exceptions import LMError as DspyLMError  # noqa: E402
+from dspy.utils.exceptions import is_retryable_lm_error  # noqa: E402
 
 from ann.cache import CallCache, request_key  # noqa: E402
 from ann.errors import LMError  # noqa: E402
+from ann.redact import redact  # noqa: E402
 from ann.trace import Usage  # noqa: E402
 
 SchemaStyle = Literal["llamacpp", "openai", "none"]
+MAX_RETRY_WAIT_S = 60.0  # the longest ann waits before a retry, whatever a server's Retry-After asks
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,12 @@ class ModelConfig:
         temperature: Default sampling temperature.
         max_tokens: Default reply length cap.
         timeout_s: Per-call timeout.
-        num_retries: Retries on 429 / 5xx / timeouts, with backoff honouring Retry-After.
+        num_retries: Retries of a call that failed transiently (429, 5xx, a reset or timed-out
+            connection, an unreadable reply); other failures (400, 401, ...) are not retried.
+        backoff_s: The wait before the first retry when the server sent no ``Retry-After``; it
+            doubles with each retry (at most 60 s). A ``Retry-After`` is honoured up to 60 s.
+        max_failures: The largest fraction of a batch's examples that may fail because a call to
+            this model kept failing; one more stops the batch with ``TooManyFailures``.
         schema_style: How to ask for schema-constrained JSON: ``llamacpp`` (``json_object`` with
             a ``schema``, grammar-enforced by llama.cpp), ``openai`` (``json_schema``), or
             ``none`` (prompt-only, parsed leniently).
@@ -58,6 +70,8 @@ class ModelConfig:
     max_tokens: int = 512
     timeout_s: float = 120.0
     num_retries: int = 3
+    backoff_s: float = 1.0
+    max_failures: float = 0.25
     schema_style: SchemaStyle = "none"
     label: str = ""
     seed: int | None = None
@@ -70,6 +84,12 @@ class ModelConfig:
             raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+        if self.num_retries < 0:
+            raise ValueError(f"num_retries must be >= 0, got {self.num_retries}")
+        if self.backoff_s < 0:
+            raise ValueError(f"backoff_s must be >= 0, got {self.backoff_s}")
+        if not 0 <= self.max_failures <= 1:
+            raise ValueError(f"max_failures must be a fraction in [0, 1], got {self.max_failures}")
 
     def describe(self) -> str:
         where = f" at {self.api_base}" if self.api_base else ""
@@ -163,7 +183,7 @@ class ModelClient:
             config.model,
             engine="litellm",
             cache=False,
-            num_retries=config.num_retries,
+            num_retries=0,  # ann retries (see _send), so that each failed attempt is seen and counted
             temperature=config.temperature,
             max_tokens=config.max_tokens,
             timeout=config.timeout_s,
@@ -186,8 +206,12 @@ class ModelClient:
         max_tokens: int | None = None,
         sample: int = 0,
         response_format: dict[str, Any] | None = None,
+        on_failed_attempt: Callable[[str], None] | None = None,
     ) -> Completion:
-        """Send one chat request (or answer it from the cache).
+        """Send one chat request (or answer it from the cache), retrying transient failures.
+
+        A call in flight is never abandoned: if the caller is cancelled, the request still runs to
+        its end (and is counted) before the cancellation goes on.
 
         Args:
             messages: OpenAI-style chat messages.
@@ -195,6 +219,8 @@ class ModelClient:
             max_tokens: Overrides the config's reply length cap for this call.
             sample: The sample index; distinct indexes are distinct cache entries.
             response_format: Passed to the backend for constrained output.
+            on_failed_attempt: Called with a one-line reason for each attempt that failed, whether
+                it was retried or was the last.
 
         Returns:
             The reply text with its token counts, cost, latency and whether it was cached.
@@ -229,23 +255,9 @@ class ModelClient:
         self.pending += 1
         try:
             async with self._limit():
-                started = time.perf_counter()
-                try:
-                    response = await self.dspy_lm.aforward(messages=messages, **settings)
-                except DspyLMError as exc:
-                    raise LMError(f"model {self.config.describe()}: {_first_line(exc)}") from exc
-                latency = time.perf_counter() - started
+                completion = await self._send(messages, settings, on_failed_attempt)
         finally:
             self.pending -= 1
-        completion = _completion_from(response, latency)
-        self.usage.add(
-            Usage(
-                calls=1,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                cost=completion.cost,
-            )
-        )
         # An empty reply may be a transient fault; asking again later is better than replaying it.
         if self.cache is not None and completion.text.strip():
             self.cache.put(
@@ -257,6 +269,68 @@ class ModelClient:
                 },
             )
         return completion
+
+    async def _send(
+        self,
+        messages: list[dict[str, str]],
+        settings: dict[str, Any],
+        on_failed_attempt: Callable[[str], None] | None,
+    ) -> Completion:
+        """Attempt the call up to ``1 + num_retries`` times; count every attempt in ``usage``.
+
+        The completion's latency is the whole call's, retries and their waits included.
+        """
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            call = asyncio.ensure_future(self.dspy_lm.aforward(messages=messages, **settings))
+            cancelled = await _settle(call)
+            if call.cancelled():
+                raise asyncio.CancelledError
+            error = call.exception()
+            if error is None:
+                completion = _completion_from(call.result(), time.perf_counter() - started)
+                self.usage.add(Usage(calls=1, prompt_tokens=completion.prompt_tokens,
+                                     completion_tokens=completion.completion_tokens, cost=completion.cost))  # fmt: skip
+                if cancelled:
+                    raise asyncio.CancelledError
+                return completion
+            if not isinstance(error, DspyLMError):
+                raise error
+            self.usage.add(Usage(failed_attempts=1))
+            # A provider's error may quote the key it was sent (a 401); the reason goes into traces.
+            reason = redact(f"model {self.config.describe()}: {_first_line(error)}", [self.config.api_key])
+            if on_failed_attempt is not None:
+                on_failed_attempt(reason)
+            if cancelled:
+                raise asyncio.CancelledError
+            if attempt == self.config.num_retries or not is_retryable_lm_error(error):
+                raise LMError(reason) from error
+            await asyncio.sleep(self._retry_wait(error, attempt))
+            attempt += 1
+
+    def _retry_wait(self, error: DspyLMError, attempt: int) -> float:
+        """The server's ``Retry-After`` if it sent one, else exponential backoff; at most 60 s."""
+        hint = getattr(error, "retry_after", None)
+        if isinstance(hint, int | float) and hint >= 0:
+            return min(float(hint), MAX_RETRY_WAIT_S)
+        return min(self.config.backoff_s * 2**attempt, MAX_RETRY_WAIT_S)
+
+
+async def _settle(call: asyncio.Future[Any]) -> bool:
+    """Wait until ``call`` is done even if the waiter is cancelled; True if it was.
+
+    LiteLLM starts each request in a worker thread that hands back a coroutine; cancelling the await
+    in between drops that coroutine unawaited (a RuntimeWarning at exit) and loses the reply of a
+    request the server may already be serving. So a cancelled caller lets its call finish first.
+    """
+    cancelled = False
+    while not call.done():
+        try:
+            await asyncio.wait([call])
+        except asyncio.CancelledError:
+            cancelled = True
+    return cancelled
 
 
 def _first_line(exc: BaseException) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
-from ann.io import atomic_write_text
+from ann.io import atomic_write_bytes, atomic_write_text
 from ann.optimizers.history import StepRecord, TrainingRun
 
 
@@ -39,9 +40,10 @@ def plot_curve(run: TrainingRun, path: Path) -> None:
     axes.grid(alpha=0.3)
     axes.legend(loc="upper left", fontsize=8)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    image = io.BytesIO()
+    figure.savefig(image, format="png")
     plt.close(figure)
+    atomic_write_bytes(path, image.getvalue())
 
 
 def _row(record: StepRecord) -> str:
@@ -94,6 +96,7 @@ def write_report(
     if not changed:
         lines.append("No param changed: no proposal raised the validation score.")
     for name in changed:
-        lines += [f"### `{name}`", "", "before:", "", f"> {before[name] or '(empty)'}", "", "after:", "",
+        old = "(none: a structural edit added it)" if name not in before else before[name] or "(empty)"
+        lines += [f"### `{name}`", "", "before:", "", f"> {old}", "", "after:", "",
                   f"> {after[name] or '(empty)'}", ""]  # fmt: skip
     atomic_write_text(path, "\n".join(lines) + "\n")

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ann.errors import ConfigError
 from ann.io import atomic_write_text
+
+# A spec's YAML may use anchors and aliases; this many values, with aliases expanded, is far more
+# than any real spec has, and small enough that a "billion laughs" file fails at once.
+MAX_VALUES = 100_000
+MAX_DEPTH = 64  # nesting; pydantic cannot even write out much deeper values
+
+# libyaml parses in C, fast and with its own nesting limit; PyYAML's own parser is the fallback.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Strict(BaseModel):
@@ -23,21 +31,33 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _unique(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{name!r} is named twice")
+        seen.add(name)
+    return names
+
+
+_Names = Annotated[list[str], AfterValidator(_unique)]
+
+
 class AgentSpec(_Strict):
     name: str
     role: str = ""
     instructions: str = ""
-    tools: list[str] = Field(default_factory=list)
+    tools: _Names = Field(default_factory=list)
 
 
 class LayerSpec(_Strict):
     name: str
-    inputs: list[str]
-    outputs: list[str] = Field(min_length=1)
+    inputs: _Names
+    outputs: _Names = Field(min_length=1)
     aggregator: str = "single"
     agents: list[AgentSpec] = Field(min_length=1)
     samples: int = Field(default=1, ge=1)
-    temperature: float | None = None
+    temperature: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -62,8 +82,8 @@ class ModelSpec(_Strict):
 
     name: str | None = None
     api_base: str | None = None
-    temperature: float = 0.0
-    max_tokens: int = 512
+    temperature: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    max_tokens: int = Field(default=512, ge=1)
 
 
 class TrainSpec(_Strict):
@@ -96,8 +116,8 @@ class Spec(_Strict):
 
     name: str
     description: str = ""
-    inputs: list[str] = Field(min_length=1)
-    outputs: list[str] = Field(min_length=1)
+    inputs: _Names = Field(min_length=1)
+    outputs: _Names = Field(min_length=1)
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     metric: MetricSpec | None = None
     model: ModelSpec = Field(default_factory=ModelSpec)
@@ -139,12 +159,83 @@ class Spec(_Strict):
         return {"name": value} if isinstance(value, str) else value
 
 
-def _describe(error: ValidationError) -> str:
+def describe_validation_error(error: ValidationError) -> str:
+    """The first problem pydantic found, as ``field.path: what is wrong`` on one line."""
     first = error.errors()[0]
     if not first["loc"] and first["type"] == "value_error":  # a whole-spec check names its own field
         return str(first["ctx"]["error"])
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    where = ".".join(_loc_part(part) for part in first["loc"]) or "(top level)"
     return f"{where}: {first['msg']}"
+
+
+def _loc_part(part: int | str) -> str:
+    """A field name as written, or quoted when it is a key a user made up that is not a plain name."""
+    text = str(part)
+    if text.isidentifier() or text.isdigit():
+        return text
+    return repr(text if len(text) <= 60 else text[:59] + "…")
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """A whole UTF-8 file (a leading byte-order mark is dropped).
+
+    Raises:
+        ConfigError: The file cannot be read or is not UTF-8; one line naming the file (and line).
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({exc.strerror or exc})") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        raise ConfigError(f"{path}:{line}: not valid UTF-8 (byte 0x{byte:02x}); re-save it as UTF-8") from exc
+
+
+class _SpecLoader(_YAML_LOADER):
+    """PyYAML's safe loader (plain data only, no object tags), stricter about what users get wrong."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # e.g. a 5,000-digit number, the date 2024-13-45
+            reason = str(exc).split(";")[0]  # not Python's advice on raising its own limits
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read this value: {reason}",
+                                                    node.start_mark) from exc  # fmt: skip
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else []:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # merged keys may be overridden; unhashable keys are the base class's error
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def too_big(data: Any, *, max_values: int | None = MAX_VALUES) -> str | None:
+    """What makes loaded YAML or JSON ``data`` too big to use, or None.
+
+    Shared (aliased) parts count each time they appear, and a recursive structure
+    (``a: &a [*a]``) is infinitely deep, so neither a "billion laughs" nor a loop gets through.
+    """
+    stack, count = [(data, 0)], 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if max_values is not None and count > max_values:
+            return f"more than {max_values} values once its YAML aliases are expanded"
+        if depth > MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} deep"
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return None
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -157,27 +248,34 @@ def load_spec(path: str | Path) -> Spec:
         The validated spec.
 
     Raises:
-        ConfigError: The file is missing, is not YAML, or does not match the spec schema; the
-            message is one line naming the file and the line or field.
+        ConfigError: The file is missing, is not UTF-8 or YAML, or does not match the spec schema;
+            the message is one line naming the file and the line or field.
     """
     path = Path(path)
+    text = read_text_file(path, "spec")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read spec ({exc.strerror or exc})") from exc
-    try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SpecLoader)  # a SafeLoader: plain data, no object tags
+    except yaml.reader.ReaderError as exc:  # a control character; it has a position, not a mark
+        # libyaml counts the position in bytes, PyYAML in characters
+        before = text.encode("utf-8")[: exc.position] if _YAML_LOADER is not yaml.SafeLoader else text[: exc.position]
+        line = before.count("\n" if isinstance(before, str) else b"\n") + 1
+        raise ConfigError(f"{path}:{line}: invalid YAML (control character U+{exc.character:04X})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{line}: invalid YAML ({problem})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: invalid YAML (nested too deeply)") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a spec must be a mapping with name, inputs, outputs and graph")
+    problem = too_big(data)
+    if problem:
+        raise ConfigError(f"{path}: too large: {problem}")
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from exc
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from exc
     return with_paths_from(spec, path.parent)
 
 

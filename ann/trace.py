@@ -16,13 +16,18 @@ from ann.io import atomic_write_text
 
 @dataclass
 class Usage:
-    """Tokens, calls and money spent; adds up across calls, layers and runs."""
+    """Tokens, calls and money spent; adds up across calls, layers and runs.
+
+    Every request sent to a model is either one of ``calls`` (answered; its tokens counted) or one
+    of ``failed_attempts`` (a 429, 5xx, reset, timeout or unreadable reply, retried or given up on).
+    """
 
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
     cache_hits: int = 0
+    failed_attempts: int = 0
 
     def add(self, other: Usage) -> None:
         self.calls += other.calls
@@ -30,6 +35,7 @@ class Usage:
         self.completion_tokens += other.completion_tokens
         self.cost += other.cost
         self.cache_hits += other.cache_hits
+        self.failed_attempts += other.failed_attempts
 
     @property
     def total_tokens(self) -> int:
@@ -41,6 +47,8 @@ class CallRecord:
     """One LLM call: who made it, what it saw, what came back and what it cost.
 
     ``error`` is set (and ``outputs`` empty) when the call failed or its reply could not be parsed.
+    ``failed_attempts`` holds why each attempt that did not get a reply failed: all were retried
+    when the call got its reply in the end; the last is the call's ``error`` when it did not.
     """
 
     layer: str
@@ -57,14 +65,17 @@ class CallRecord:
     cache_hit: bool = False
     truncated: bool = False
     error: str | None = None
+    failed_attempts: list[str] = field(default_factory=list)
+    answered: bool = False
 
     def usage(self) -> Usage:
         return Usage(
-            calls=0 if self.cache_hit else 1,
+            calls=1 if self.answered and not self.cache_hit else 0,
             prompt_tokens=self.prompt_tokens,
             completion_tokens=self.completion_tokens,
             cost=self.cost,
             cache_hits=1 if self.cache_hit else 0,
+            failed_attempts=len(self.failed_attempts),
         )
 
 

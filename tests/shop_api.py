@@ -58,6 +58,7 @@ def short_form(base):
                 "parameters": {"sku": {"type": "string"}, "warehouse": {"type": "string", "description": "code"}},
                 "required": ["sku"],
                 "headers": {"Authorization": "Bearer ${SHOP_KEY}"},
+                "env": ["SHOP_KEY"],
             },
             {"name": "quote", "method": "POST", "url": f"{base}/quote", "parameters": {"grams": {"type": "integer"}}},
         ]

@@ -2,6 +2,9 @@
 
 import asyncio
 import itertools
+import json
+import pickle
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +180,69 @@ def test_endpoint_id_keeps_hits_across_ports_and_empty_replies_are_not_cached(tm
         asyncio.run(client.complete(messages))
         asyncio.run(client.complete(messages))
         assert empty.request_count == 2
+
+
+# --- the store holds data, never code ---------------------------------------------------------
+
+
+def stored_rows(directory: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(directory / "replies.sqlite3") as db:
+        return db.execute("SELECT key, value FROM replies").fetchall()
+
+
+def test_entries_are_plain_json_text(server: OpenAIServer, tmp_path: Path) -> None:
+    cache = CallCache(tmp_path / "calls")
+    complete(make_client(server, cache))
+    cache.close()
+    [(key, value)] = stored_rows(tmp_path / "calls")
+    assert json.loads(value)["text"] == "reply 1"
+    assert len(key) == 64
+
+
+class Boom:
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickling this touches the file the test names: proof that it ran.
+        return (exec, ("import os, pathlib; pathlib.Path(os.environ['ANN_TEST_PICKLE_TARGET']).touch()",))
+
+
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        pickle.dumps(Boom()),
+        b"\x80\x04garbage",
+        '{"text": ["not", "a", "string"]}',
+        '{"text": "hi", "prompt_tokens": "many"}',
+        '{"text": "hi", "__class__": "os.system"}',
+        "not json at all",
+        "",
+    ],
+    ids=["pickle-payload", "binary", "wrong-type", "bad-tokens", "unknown-key", "not-json", "empty"],
+)
+def test_a_tampered_entry_is_a_miss_and_runs_nothing(
+    server: OpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tampered: bytes | str
+) -> None:
+    target = tmp_path / "pwned"
+    monkeypatch.setenv("ANN_TEST_PICKLE_TARGET", str(target))
+    cache = CallCache(tmp_path / "calls")
+    complete(make_client(server, cache))
+    cache.close()
+    [(key, _)] = stored_rows(tmp_path / "calls")
+    with sqlite3.connect(tmp_path / "calls" / "replies.sqlite3") as db:
+        db.execute("UPDATE replies SET value = ? WHERE key = ?", (tampered, key))
+    client = make_client(server, CallCache(tmp_path / "calls"))
+    again = complete(client)
+    assert again.cache_hit is False
+    assert again.text == "reply 2"
+    assert not target.exists()
+
+
+def test_a_corrupt_database_turns_the_cache_off_and_the_run_goes_on(
+    server: OpenAIServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "calls"
+    directory.mkdir()
+    (directory / "replies.sqlite3").write_bytes(b"this is not a database" * 100)
+    client = make_client(server, CallCache(directory))
+    assert complete(client).text == "reply 1"
+    assert complete(client).text == "reply 2"
+    assert "call cache" in caplog.text and "unreadable" in caplog.text

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from ann import Agent, Example, Graph, Layer, LMError
-from ann.errors import RunError
+from ann.errors import RunError, TooManyFailures
 from ann.lm import ModelClient, ModelConfig
 from ann.testing.scripted_lm import ScriptedLM
 from ann.trace import save_traces
@@ -67,7 +67,8 @@ class DownLM(ScriptedLM):
 
 
 def test_unreachable_model_aborts_a_batch_with_lm_error():
-    client = ModelClient(ModelConfig("openai/x", api_base="http://127.0.0.1:9/v1"), lm=DownLM(["x"]))
+    config = ModelConfig("openai/x", api_base="http://127.0.0.1:9/v1", num_retries=0)
+    client = ModelClient(config, lm=DownLM(["x"]))
     examples = [Example(inputs={"q": str(i)}, id=str(i)) for i in range(5)]
     with pytest.raises(LMError, match="model openai/x at http://127.0.0.1:9/v1: Connection refused"):
         fan_graph(client).batch(examples)
@@ -90,3 +91,61 @@ def test_sync_call_inside_running_loop_is_a_clear_error(scripted):
     with pytest.raises(Exception, match="use `await graph.acall"):
         asyncio.run(inside())
     assert asyncio.run(graph.acall(q="?")).outputs == {"answer": "1"}
+
+
+class FlakyLM(ScriptedLM):
+    """Answers "1", except that every call about a question containing "poison" fails with a 500."""
+
+    async def aforward(self, prompt=None, messages=None, **kwargs):
+        from dspy.utils.exceptions import LMServerError
+
+        if "poison" in messages[-1]["content"]:
+            self.requests.append({"messages": messages, **kwargs})
+            raise LMServerError("The server had an error (injected)", status=500)
+        return await super().aforward(prompt, messages, **kwargs)
+
+
+def one_agent_graph(client):
+    return Graph([Layer("solve", [Agent("a")], "single", inputs=["q"], outputs=["answer"])],
+                 inputs=["q"], outputs=["answer"], lm=client)  # fmt: skip
+
+
+def flaky_batch(questions, *, max_failures=0.25):
+    # One call at a time, the poisoned questions last: the model has answered before any call fails for good.
+    config = ModelConfig("scripted/test", num_retries=2, backoff_s=0.0, max_failures=max_failures)
+    client = ModelClient(config, concurrency=1, lm=FlakyLM(["1"]))
+    examples = [Example(inputs={"q": q}, id=f"e{i}") for i, q in enumerate(questions)]
+    return client, one_agent_graph(client).batch(examples)
+
+
+def test_a_call_that_keeps_failing_fails_its_example_not_the_batch():
+    client, results = flaky_batch([f"q{i}" for i in range(7)] + ["poison"])
+    assert [r.outputs for r in results[:7]] == [{"answer": "1"}] * 7
+    failed = results[7]
+    assert failed.outputs == {} and isinstance(failed.lm_error, LMError)
+    assert failed.error.startswith("model scripted/test: ") and "The server had an error (injected)" in failed.error
+    (call,) = failed.trace.calls
+    assert call.error == failed.error == failed.trace.error
+    assert len(call.failed_attempts) == 3  # the call and its two retries, each shown in the trace
+    assert all("The server had an error (injected)" in reason for reason in call.failed_attempts)
+    assert failed.trace.usage().failed_attempts == 3 and failed.trace.usage().calls == 0
+    assert (client.usage.calls, client.usage.failed_attempts) == (7, 3)
+    assert len(client.dspy_lm.requests) == 7 + 3  # every request is either a call or a failed attempt
+
+
+def test_more_failed_examples_than_max_failures_stop_the_batch():
+    questions = [f"q{i}" for i in range(5)] + ["poison 1", "poison 2", "poison 3"]
+    with pytest.raises(TooManyFailures) as stopped:
+        flaky_batch(questions, max_failures=0.25)  # 2 of 8 allowed
+    message = str(stopped.value)
+    assert message.startswith("3 of 8 examples failed because a model call kept failing, more than --max-failures 0.25")
+    assert "The server had an error (injected)" in message and "\n" not in message
+    _, results = flaky_batch(questions, max_failures=0.5)  # 4 of 8 allowed
+    assert [r.error is not None for r in results] == [False] * 5 + [True] * 3
+
+
+def test_a_model_that_never_answered_stops_the_batch_at_its_first_failure():
+    # Even with every failure allowed: a model that answers nothing is unreachable or refuses, not flaky.
+    with pytest.raises(LMError, match="The server had an error") as stopped:
+        flaky_batch(["poison 1", "poison 2"], max_failures=1.0)
+    assert not isinstance(stopped.value, TooManyFailures)

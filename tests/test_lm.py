@@ -1,11 +1,14 @@
 """ModelClient over the real LiteLLM path: a loopback OpenAI-compatible server, faults included.
 
-DSPy backs off about 1 s before each retry, so retry tests allow one retry and no more.
+A retry waits ``backoff_s`` (1 s unless a test sets it) or the server's Retry-After.
 """
 
 import asyncio
+import gc
 import json
 import socket
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,7 @@ import ann
 from ann.datasets.example import Example
 from ann.errors import LMError
 from ann.lm import Completion, ModelClient, ModelConfig
-from ann.testing import OpenAIServer, empty_content, garbage, hang, rate_limit, server_error
+from ann.testing import OpenAIServer, empty_content, garbage, hang, rate_limit, reset, server_error, truncated
 from ann.trace import save_traces
 
 KEY = "sk-secret-123"
@@ -236,3 +239,65 @@ def test_a_second_model_does_not_inherit_the_environment_endpoint(monkeypatch):
     assert connect(cache=False).config.api_base == "http://127.0.0.1:9/v1"
     other = connect("openai/gpt-4o-mini", cache=False, env=False)
     assert other.config.api_base is None and other.config.model == "openai/gpt-4o-mini"
+
+
+def test_every_failed_attempt_is_retried_reported_and_counted(server: OpenAIServer) -> None:
+    server.inject(rate_limit(None), server_error(), reset(), truncated(), garbage(), hang(3))
+    client = make_client(server.base_url, num_retries=6, backoff_s=0.01, timeout_s=0.5)
+    reasons: list[str] = []
+    assert complete(client, on_failed_attempt=reasons.append).text == "four"
+    assert server.request_count == 7 and server.pending_faults == 0
+    assert len(reasons) == 6
+    assert all(reason.startswith(f"model openai/test at {server.base_url}: ") for reason in reasons)
+    assert all("\n" not in reason and KEY not in reason for reason in reasons)
+    assert "RateLimitError" in reasons[0] and "Timeout" in reasons[5]
+    # Every request is a call (its tokens counted) or a failed attempt; nothing is lost or counted twice.
+    assert (client.usage.calls, client.usage.failed_attempts) == (1, 6)
+    assert client.usage.prompt_tokens == server.answered["prompt_tokens"] == 8
+
+
+def test_a_call_that_keeps_failing_reports_each_attempt_then_raises(server: OpenAIServer) -> None:
+    server.inject(server_error(), reset(), server_error())
+    client = make_client(server.base_url, num_retries=2, backoff_s=0.01)
+    reasons: list[str] = []
+    with pytest.raises(LMError) as caught:
+        complete(client, on_failed_attempt=reasons.append)
+    assert len(reasons) == 3 and str(caught.value) == reasons[-1]
+    assert (client.usage.calls, client.usage.failed_attempts, client.pending) == (0, 3, 0)
+
+
+def test_a_retry_waits_as_long_as_retry_after_says_else_backs_off(server: OpenAIServer) -> None:
+    server.inject(rate_limit(1))
+    client = make_client(server.base_url, num_retries=1, backoff_s=4)
+    started = time.monotonic()
+    complete(client)
+    assert 1 <= time.monotonic() - started < 4  # the server's Retry-After, not the backoff
+
+    server.inject(rate_limit(None))
+    client = make_client(server.base_url, num_retries=1, backoff_s=1.5)
+    started = time.monotonic()
+    complete(client)
+    assert time.monotonic() - started >= 1.5  # no Retry-After: the backoff
+    assert server.request_count == 4
+
+
+def test_a_cancelled_call_runs_to_its_end_and_is_counted() -> None:
+    with OpenAIServer(reply=lambda request: "four", latency_s=0.5) as server:
+        client = make_client(server.base_url)
+
+        async def cancel_in_flight() -> None:
+            call = asyncio.create_task(client.complete(MESSAGES))
+            while server.request_count == 0:
+                await asyncio.sleep(0.01)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            asyncio.run(cancel_in_flight())
+            gc.collect()
+        assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
+        # The server answered, so the call is counted: a budget sees what was really spent.
+        assert server.answered["completions"] == 1
+        assert (client.usage.calls, client.usage.prompt_tokens, client.pending) == (1, 8, 0)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
+import warnings
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,7 +20,9 @@ from ann.cli import run as run_command
 from ann.cli import show as show_command
 from ann.cli import tools as tools_command
 from ann.cli.common import model_flags
+from ann.datasets.isolation import UNSAFE_CODE_WARNING, permit_unsafe_code
 from ann.errors import AnnError, ConfigError
+from ann.redact import redact
 
 __all__ = ["main"]
 
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(stderr=False)
     errors = Console(stderr=True)
+    if args.unsafe_code:
+        _permit_unsafe_code(errors)
     try:
         return int(args.handler(args, console))
     except ConfigError as exc:
@@ -55,10 +61,21 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(errors, args, RuntimeError(f"internal error ({type(exc).__name__}: {exc}); -v shows where"), 1)
 
 
+def _permit_unsafe_code(errors: Console) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        permit_unsafe_code()
+    errors.print(f"[yellow]warning:[/yellow] {escape(UNSAFE_CODE_WARNING)}", highlight=False, soft_wrap=True)
+
+
 def _fail(console: Console, args: argparse.Namespace, exc: BaseException, code: int) -> int:
+    # A traceback quotes every exception it passed through, a provider's among them, which may hold
+    # the key it was sent; so it is plain text (never wrapped, which would split a key) and redacted.
     if args.verbose:
-        console.print_exception()
-    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        console.file.write(redact("".join(traceback.format_exception(*sys.exc_info()))))
+    # One line, always: a message may quote text from a model, a server or a user's file.
+    message = " ".join(line.strip() for line in redact(str(exc)).splitlines() if line.strip())
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return code
 
 

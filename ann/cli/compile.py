@@ -19,12 +19,12 @@ from rich.text import Text
 
 from ann.build import graph_from_spec
 from ann.bundle import Scores, make_bundle, save_bundle
-from ann.cli.common import build_graph, open_dataset, open_model, read_source
+from ann.cli.common import build_graph, check_output, open_dataset, open_model, read_source
 from ann.cli.eval import spec_metric
 from ann.cli.plan import add_plan_flags, planned_spec
 from ann.cli.show import graph_tree
-from ann.cli.tools import add_draft_flags, draft_settings
-from ann.errors import ConfigError
+from ann.cli.tools import add_draft_flags, check_unsafe, draft_settings
+from ann.errors import ConfigError, TooManyFailures
 from ann.lm import ModelClient
 from ann.optimizers import ANNOptimizer, StepRecord, TrainingRun
 from ann.optimizers.planner import PlanError, fallback_plan
@@ -147,6 +147,7 @@ class LiveView:
 
 def run_compile(args: argparse.Namespace, console: Console) -> int:
     spec, path, bundle = read_source(args)
+    check_output(args.out, "--out", folder=True)
     if spec.graph is not None and not args.plan:
         graph = build_graph(spec, path, bundle)
     chosen = settings(args, spec.train)
@@ -170,6 +171,8 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     metric = spec_metric(spec, None, lm=forward)
     before = graph.state_dict()
     view = LiveView(spec.name)
+    for warning in check_unsafe(draft, graph.tools()) if draft is not None else []:
+        view.event("warning", {"text": warning})
     optimizer = ANNOptimizer(lm=optimizer_lm, seed=args.seed, checkpoint=checkpoint, on_event=view.event,
                              **{**chosen, "draft": draft})  # fmt: skip
     live = nullcontext() if args.json else Live(view, console=console, refresh_per_second=4)
@@ -180,6 +183,11 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
         except KeyboardInterrupt:
             console.print(f"interrupted; the last finished step is saved — continue with: --out {args.out} --resume")
             return 130
+        except TooManyFailures as exc:
+            if not checkpoint.exists():
+                raise
+            saved = f"{exc}; the last finished step is saved — continue with: --out {args.out} --resume"
+            raise TooManyFailures(saved) from exc
     if not args.json and not console.is_terminal:
         console.line()  # rich ends a Live's last frame without a newline when output is not a terminal
     run: TrainingRun = optimizer.last_run  # type: ignore[assignment]  # set by every finished compile
@@ -192,6 +200,9 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
         "stopped": run.stopped,
         "holdout": run.holdout or None,
         "calls": run.usage.calls,
+        "failed_attempts": run.usage.failed_attempts,
+        "prompt_tokens": run.usage.prompt_tokens,
+        "completion_tokens": run.usage.completion_tokens,
         "cost_usd": round(run.usage.cost, 6),
         "bundle": str(bundle_path),
         "report": str(args.out / "report.md"),
@@ -221,7 +232,8 @@ def _plan(args: argparse.Namespace, spec: Spec, train: list, console: Console) -
     """The planned spec, kept in the run directory so that --resume trains the same graph."""
     plan_file = args.out / "plan.yaml"
     if args.resume and plan_file.exists():
-        return load_spec(plan_file)
+        # The tools are the ones the checked spec names, never a path read back from the run directory.
+        return load_spec(plan_file).model_copy(update={"tools": spec.tools})
     try:
         planned = asyncio.run(planned_spec(args, spec, train))
     except PlanError as exc:

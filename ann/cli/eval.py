@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ann.cli.common import open_dataset, open_graph, open_model
+from ann.cli.common import check_output, open_dataset, open_graph, open_model
 from ann.datasets import METRICS, make_metric
 from ann.errors import ConfigError
 from ann.evaluate import EvalReport, Scored, aevaluate
@@ -53,6 +53,7 @@ def spec_metric(spec: Spec, name: str | None, *, lm: ModelClient | None = None):
 
 def run_eval(args: argparse.Namespace, console: Console) -> int:
     spec, graph = open_graph(args)
+    check_output(args.traces, "--traces")
     metric = spec_metric(spec, args.metric)
     examples = open_dataset(args.data, spec.inputs)
     if args.limit is not None:
@@ -101,6 +102,7 @@ def summarise(report: EvalReport, *, model: str, metric: str) -> dict:
         "metric": metric,
         "model": model,
         "calls": report.usage.calls,
+        "failed_attempts": report.usage.failed_attempts,
         "cache_hits": report.usage.cache_hits,
         "prompt_tokens": report.usage.prompt_tokens,
         "completion_tokens": report.usage.completion_tokens,

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ann.build import graph_from_spec
-from ann.cli.common import open_dataset, open_model, open_spec
+from ann.cli.common import check_output, open_dataset, open_model, open_spec
 from ann.cli.show import graph_tree
 from ann.embed import installed_local_embedder
 from ann.optimizers.guards import Guards
@@ -44,6 +44,7 @@ async def planned_spec(args: argparse.Namespace, spec: Spec, train: list) -> Spe
 
 def run_plan(args: argparse.Namespace, console: Console) -> int:
     spec, _ = open_spec(args)
+    check_output(args.write, "--write")
     train = open_dataset(args.train, spec.inputs) if args.train else []
     planned = asyncio.run(planned_spec(args, spec, train))
     console.print(graph_tree(graph_from_spec(planned)))

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from ann.cli.common import open_dataset, open_graph, open_model
+from ann.cli.common import check_output, open_dataset, open_graph, open_model
 from ann.datasets.example import Example
 from ann.engine import Result
 from ann.errors import ConfigError
@@ -44,6 +44,8 @@ def _parse_input(text: str, inputs: list[str]) -> dict:
 
 def run_run(args: argparse.Namespace, console: Console) -> int:
     spec, graph = open_graph(args)
+    check_output(args.out, "--out")
+    check_output(args.traces, "--traces")
     if args.input is not None:
         examples = [Example(inputs=_parse_input(args.input, spec.inputs), id="input")]
     else:

@@ -1,4 +1,7 @@
-"""`ann show SPEC|BUNDLE`: the graph as a tree — layers, team types, agents and their params."""
+"""`ann show SPEC|BUNDLE`: the graph as a tree — layers, team types, agents and their params.
+
+It imports nothing: a Python tools module is parsed for its functions' names and docstrings.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.tree import Tree
 
-from ann.bundle import spec_from_graph
-from ann.cli.common import build_graph, read_source
+from ann.build import graph_from_spec
+from ann.bundle import restore_params, spec_from_graph
+from ann.cli.common import read_source
 from ann.graph import Graph
+from ann.tools.module import read_tools
 
 
 def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -51,8 +56,10 @@ def graph_tree(graph: Graph) -> Tree:
 
 
 def run_show(args: argparse.Namespace, console: Console) -> int:
-    spec, path, bundle = read_source(args)
-    graph = build_graph(spec, path, bundle)
+    spec, path, bundle = read_source(args, imports=False)
+    graph = graph_from_spec(spec, source=path, tools=read_tools(spec.tools) if spec.tools else {})
+    if bundle is not None:
+        restore_params(graph, bundle)
     if args.json:
         console.print_json(spec_from_graph(graph, base=spec).model_dump_json())
         return 0

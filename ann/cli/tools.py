@@ -21,7 +21,7 @@ from rich.panel import Panel
 
 import ann
 from ann.bundle import make_bundle, save_bundle
-from ann.cli.common import open_graph, open_model
+from ann.cli.common import check_output, open_graph, open_model
 from ann.embed import get_embedder
 from ann.errors import ConfigError
 from ann.graph import Graph
@@ -55,6 +55,9 @@ def add_draft_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--embed-model", help="LiteLLM embedding model (default: the local all-MiniLM-L6-v2)")
     group.add_argument("--embed-api-base", help="endpoint of the embedding model, if not the provider's")  # fmt: skip
+    group.add_argument("--draft-allow-unsafe", action="append", metavar="TOOL",
+                       help="let DRAFT call this tool with made-up arguments though it is an HTTP operation "
+                       "other than GET/HEAD (repeatable); others like it are skipped, as the log says")  # fmt: skip
 
 
 def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -77,7 +80,23 @@ def draft_settings(args: argparse.Namespace) -> DraftSettings:
         if not 0 < getattr(args, name) <= 2:
             raise ConfigError(f"--{name} must be in (0, 2], got {getattr(args, name)}")
     embedder = get_embedder(args.embed_model, api_base=args.embed_api_base)
-    return DraftSettings(args.episodes, args.phi, args.tau, embedder)
+    allowed = frozenset(args.draft_allow_unsafe or [])
+    return DraftSettings(args.episodes, args.phi, args.tau, embedder, allow_unsafe=allowed)
+
+
+def check_unsafe(settings: DraftSettings, tools: list[Tool]) -> list[str]:
+    """Warnings for the tools DRAFT will skip as unsafe.
+
+    Raises:
+        ConfigError: ``--draft-allow-unsafe`` names a tool that does not exist.
+    """
+    names = {tool.name for tool in tools}
+    unknown = sorted(settings.allow_unsafe - names)
+    if unknown:
+        raise ConfigError(f"--draft-allow-unsafe {unknown[0]}: no such tool to explore; there are {sorted(names)}")
+    skipped = [tool for tool in tools if not tool.safe and tool.name not in settings.allow_unsafe]
+    return [f"DRAFT will not call {tool.name} ({tool.method} is not a safe method); allow it with "
+            f"--draft-allow-unsafe {tool.name}" for tool in skipped]  # fmt: skip
 
 
 def is_tools_file(path: Path) -> bool:
@@ -86,14 +105,15 @@ def is_tools_file(path: Path) -> bool:
         return True
     if path.suffix not in API_SUFFIXES or not path.is_file():
         return False
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    try:  # libyaml when present: PyYAML's own parser takes minutes on a file nested 20,000 deep
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeError, ValueError, RecursionError, yaml.YAMLError):
         return False  # reported by the spec loader, which names the line
     return isinstance(document, dict) and ("openapi" in document or "operations" in document)
 
 
 def run_refine(args: argparse.Namespace, console: Console) -> int:
+    check_output(args.out, "--out", folder=True)
     settings = draft_settings(args)
     spec: Spec | None = None
     graph: Graph | None = None
@@ -110,6 +130,8 @@ def run_refine(args: argparse.Namespace, console: Console) -> int:
         if unknown:
             raise ConfigError(f"--only {unknown[0]}: no such tool; there are {sorted(t.name for t in tools)}")
         tools = [tool for tool in tools if tool.name in args.only]
+    for warning in check_unsafe(settings, tools):
+        console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False, soft_wrap=True)
     lm = open_model(args, spec, max_tokens=max(DRAFT_MAX_TOKENS, spec.model.max_tokens if spec else 0))
     args.out.mkdir(parents=True, exist_ok=True)
     console.print(f"DRAFT on {len(tools)} tool{'s' if len(tools) != 1 else ''} with {lm.config.describe()}; "
@@ -143,7 +165,8 @@ async def _refine_all(
         console.print(f"doc before: {escape(tool.doc.value or '(none)')}", highlight=False)
         with console.status(f"exploring {tool.name} (up to {settings.episodes} episodes)…"):
             run = await refine_tool(tool, lm, settings.embedder, **settings.knobs(),
-                                    on_episode=lambda r, e: _show(console, r, e))  # fmt: skip
+                                    on_episode=lambda r, e: _show(console, r, e),
+                                    allow_unsafe=tool.name in settings.allow_unsafe)  # fmt: skip
         console.print(f"[dim]{escape(run.stopped)}[/dim]")
         runs.append(run)
         _write(out, header, runs)

@@ -9,6 +9,7 @@ Loading (`load_jsonl`, `load_csv`, `load_dataset`, `load_humaneval`) gives `Exam
 from ann.datasets.code_metric import CodePass
 from ann.datasets.example import Example
 from ann.datasets.humaneval import load_humaneval
+from ann.datasets.isolation import isolation_problem, permit_unsafe_code
 from ann.datasets.judge_metric import LLMJudge, parse_judge_reply
 from ann.datasets.loaders import load_csv, load_dataset, load_jsonl
 from ann.datasets.metric import FieldMetric, Metric
@@ -42,6 +43,8 @@ __all__ = [
     "make_metric",
     "normalize_answer",
     "parse_judge_reply",
+    "isolation_problem",
+    "permit_unsafe_code",
     "run_python",
     "split",
 ]

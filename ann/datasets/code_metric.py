@@ -154,6 +154,8 @@ def _as_body(code: str) -> str:
 
 
 def _failure(result: SandboxResult) -> str:
+    if result.returncode == 0 and not result.completed:
+        return "the program exited before the tests finished (an early exit is not a pass)"
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     if lines:
         return "\n".join(lines[-_FEEDBACK_LINES:])

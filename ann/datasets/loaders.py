@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,13 @@ def load_jsonl(
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as e:
             raise DatasetError(f"{path}:{line_no}: invalid JSON: {e.msg} (column {e.colno})") from e
+        except RecursionError as e:
+            raise DatasetError(f"{path}:{line_no}: invalid JSON: nested too deeply") from e
+        except ValueError as e:  # a duplicate key, or a number too long to convert
+            raise DatasetError(f"{path}:{line_no}: invalid JSON: {str(e).split(';')[0]}") from e
         if not isinstance(record, dict):
             raise DatasetError(
                 f"{path}:{line_no}: record is a JSON {_json_kind(record)}, expected an object "
@@ -110,6 +115,9 @@ def load_csv(
     for line_no, row in _csv_rows(path):
         if header is None:
             header = row
+            twice = [name for name, count in Counter(header).items() if count > 1]
+            if twice:
+                raise DatasetError(f"{path}:{line_no}: the header names column {twice[0]!r} twice")
             continue
         if len(row) != len(header):
             raise DatasetError(f"{path}:{line_no}: row has {len(row)} cells, the header has {len(header)}")
@@ -164,7 +172,7 @@ class _RecordBuilder:
         record = self._apply_rename(record, line_no)
         missing = [name for name in self.inputs if name not in record]
         if missing:
-            has = ", ".join(record) or "no fields"
+            has = _field_list(record)
             raise DatasetError(f"{self.path}:{line_no}: missing input field {missing[0]!r} (record has: {has})")
         raw_id = record.get(self.id_field) if self.id_field is not None else None
         example_id = f"{self.stem}:{line_no}" if raw_id in (None, "") else str(raw_id)
@@ -194,11 +202,29 @@ class _RecordBuilder:
         for key, value in record.items():
             new = self.rename.get(key, key)
             if new in out:
+                has = _field_list(record)
                 raise DatasetError(
-                    f"{self.path}:{line_no}: renaming gives two fields named {new!r} (record has: {', '.join(record)})"
+                    f"{self.path}:{line_no}: renaming gives two fields named {new!r} (record has: {has})"
                 )
             out[new] = value
         return out
+
+
+def _field_list(record: dict[str, Any], most: int = 10) -> str:
+    """A record's field names for an error line: at most ``most``, cut short, quoted if not printable."""
+    names = [name if len(name) <= 40 else name[:39] + "…" for name in list(record)[:most]]
+    names = [name if name.isprintable() else repr(name) for name in names]
+    more = f", … ({len(record) - most} more)" if len(record) > most else ""
+    return ", ".join(names) + more if names else "no fields"
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        record[key] = value
+    return record
 
 
 def _check_inputs(inputs: list[str]) -> None:

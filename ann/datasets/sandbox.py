@@ -1,25 +1,18 @@
-"""run_python(): run untrusted, model-written Python in a locked-down subprocess.
+"""run_python(): run untrusted, model-written Python in a jail and report how it went.
 
-What the child gets, and what it does not:
+The jail is bubblewrap's (see `ann.datasets.isolation`): separate user, PID, network, IPC and
+mount namespaces, a read-only view of the system, a private size-capped working directory, an
+empty environment. Inside it, the runner (`ann.datasets.sandbox_child`) sets resource limits on
+itself before the user's code runs: CPU seconds, address space, size of files written, no core
+dumps, and a cap on the number of processes. A wall-clock timeout kills the whole tree.
 
-* A fresh interpreter (``sys.executable -I``: no ``PYTHON*`` variables, no user site, no script
-  directory on ``sys.path``) in a new session, with a new temporary directory as cwd, HOME and
-  TMPDIR, removed afterwards.
-* A minimal environment: PATH, HOME, TMPDIR and LANG only. Nothing of the parent's environment
-  is passed through, so API keys stay in the parent.
-* Resource limits set by the child on itself before the user's code runs: CPU seconds, address
-  space, size of files written, no core dumps, and (when not root, who is exempt) a cap on the
-  number of processes.
-* No network, in two layers. If the kernel allows it (root or CAP_SYS_ADMIN), the child moves to
-  a new empty network namespace with ``unshare(CLONE_NEWNET)``, which covers subprocesses and C
-  code too. Whether or not that works, a Python-level guard makes creating a socket or resolving
-  a host name raise ``PermissionError``; that guard alone is not a security boundary against
-  code that sets out to get around it.
-* A wall-clock timeout, after which the whole process group is killed.
+A run passes only when the program ran to its last line: the runner writes a per-run nonce to a
+private file descriptor after the program returns, so ``sys.exit(0)`` or ``os._exit(0)`` from
+the code under test is a failure, not a pass.
 
-This is a guard against accidents and sloppy model code (infinite loops, memory blow-ups, stray
-network calls, leaking secrets through the environment), not a jail for hostile code: the child
-still sees the file system with the parent's user id.
+Without bubblewrap, `run_python` raises `SandboxError` unless the user called
+`permit_unsafe_code` (``--unsafe-code``): then the runner alone applies its limits, in a new
+session with an empty environment and a Python-level network guard, which is no jail.
 """
 
 from __future__ import annotations
@@ -27,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ann.datasets.isolation import JAIL_UID, JailLayout, isolation_problem, jail_command, unsafe_code_permitted
 from ann.datasets.sandbox_child import SETUP_FAILED_EXIT, SETUP_FAILED_PREFIX
 from ann.errors import SandboxError
 
@@ -56,12 +51,14 @@ class SandboxResult:
     """What happened to one sandboxed run.
 
     Args:
-        passed: The code exited with status 0 within the time limit.
+        passed: The program ran to its last line and exited with status 0 within the limits.
         returncode: The exit status; negative for a signal (e.g. -9 when killed on timeout).
         stdout: Standard output, cut to `OUTPUT_LIMIT_BYTES` (head and tail kept).
         stderr: Standard error, cut the same way; tracebacks name the file ``solution.py``.
         timed_out: The wall-clock timeout or the CPU limit stopped the code.
         duration_s: Wall-clock seconds from start to exit.
+        completed: The program ran to its last line (the runner wrote the run's nonce); False
+            when it exited early, crashed or was killed.
     """
 
     passed: bool
@@ -70,6 +67,7 @@ class SandboxResult:
     stderr: str
     timed_out: bool
     duration_s: float
+    completed: bool = False
 
 
 def run_python(code: str, *, timeout_s: float = 10, memory_mb: int = 512) -> SandboxResult:
@@ -87,8 +85,8 @@ def run_python(code: str, *, timeout_s: float = 10, memory_mb: int = 512) -> San
         A `SandboxResult`.
 
     Raises:
-        SandboxError: The sandbox itself could not start (no interpreter, no temp directory,
-            the child's lock-down failed).
+        SandboxError: The sandbox itself could not start (no bubblewrap and no
+            `permit_unsafe_code`, no interpreter, no temp directory, the lock-down failed).
         ValueError: `timeout_s` or `memory_mb` is not positive.
 
     Example:
@@ -101,45 +99,53 @@ def run_python(code: str, *, timeout_s: float = 10, memory_mb: int = 512) -> San
         raise ValueError(f"memory_mb must be a positive int, got {memory_mb!r}")
     if not sys.executable:
         raise SandboxError("cannot start the sandbox: sys.executable is empty")
+    problem = isolation_problem()
+    if problem is not None and not unsafe_code_permitted():
+        raise SandboxError(f"cannot run model-written code in isolation: {problem}")
     try:
         with tempfile.TemporaryDirectory(prefix="ann-sandbox-") as tmp:
-            return _run_in(Path(tmp), code, timeout_s=timeout_s, memory_mb=memory_mb)
+            return _run_in(Path(tmp), code, timeout_s=timeout_s, memory_mb=memory_mb, jailed=problem is None)
     except OSError as e:
         raise SandboxError(f"cannot set up the sandbox directory: {e}") from e
 
 
-def _run_in(tmp: Path, code: str, *, timeout_s: float, memory_mb: int) -> SandboxResult:
-    # The child's cwd is a subdirectory, so its own files do not sit next to our output files.
-    work = tmp / "work"
-    work.mkdir()
-    (work / _SOLUTION_NAME).write_text(code, encoding="utf-8")
-    limits = [
-        str(math.ceil(timeout_s) + 1),
-        str(memory_mb * 1024 * 1024),
-        str(_FILE_SIZE_LIMIT_BYTES),
-        str(_nproc_limit()),
-    ]
-    command = [sys.executable, "-I", "-X", "utf8", str(_CHILD_SCRIPT), *limits, _SOLUTION_NAME]
-    env = {"PATH": _PATH, "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8"}
+def _run_in(tmp: Path, code: str, *, timeout_s: float, memory_mb: int, jailed: bool) -> SandboxResult:
+    program = tmp / _SOLUTION_NAME
+    program.write_text(code, encoding="utf-8")
+    nonce = secrets.token_hex(16).encode()
     # Output goes to files, not pipes: a child printing in a loop cannot fill our memory, and
     # RLIMIT_FSIZE caps the files.
-    with open(tmp / "stdout", "w+b") as out, open(tmp / "stderr", "w+b") as err:
+    with (
+        open(tmp / "stdout", "w+b") as out,
+        open(tmp / "stderr", "w+b") as err,
+        open(tmp / "done", "w+b") as done,
+    ):
+        runner_argv = [
+            str(math.ceil(timeout_s) + 1),
+            str(memory_mb * 1024 * 1024),
+            str(_FILE_SIZE_LIMIT_BYTES),
+            str(_nproc_limit(JAIL_UID if jailed and os.geteuid() == 0 else os.getuid())),
+            str(done.fileno()),
+        ]
+        command, cwd, env = _command(tmp, program, runner_argv, jailed=jailed)
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
                 command,
-                cwd=work,
+                cwd=cwd,
                 env=env,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=(done.fileno(),),
             )
         except OSError as e:
-            raise SandboxError(f"cannot start the sandbox interpreter {sys.executable!r}: {e}") from e
+            raise SandboxError(f"cannot start the sandbox {command[0]!r}: {e}") from e
         timed_out = False
         try:
+            _send_nonce(proc, nonce)
             proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
@@ -149,17 +155,45 @@ def _run_in(tmp: Path, code: str, *, timeout_s: float, memory_mb: int) -> Sandbo
             proc.wait()
         duration_s = time.monotonic() - start
         stdout, stderr = _clip(out), _clip(err)
+        done.seek(0)
+        completed = done.read(len(nonce) + 1) == nonce
     if proc.returncode == SETUP_FAILED_EXIT and stderr.startswith(SETUP_FAILED_PREFIX):
         raise SandboxError(stderr.strip())
     timed_out = timed_out or proc.returncode == -signal.SIGXCPU
     return SandboxResult(
-        passed=proc.returncode == 0 and not timed_out,
+        passed=completed and proc.returncode == 0 and not timed_out,
         returncode=proc.returncode,
         stdout=stdout,
         stderr=stderr,
         timed_out=timed_out,
         duration_s=duration_s,
+        completed=completed,
     )
+
+
+def _command(
+    tmp: Path, program: Path, runner_argv: list[str], *, jailed: bool
+) -> tuple[list[str], Path, dict[str, str]]:
+    """The command line, working directory and environment for one run, jailed or not."""
+    if jailed:
+        layout = JailLayout(runner=_CHILD_SCRIPT, program=program)
+        env = {"PATH": _PATH, "HOME": layout.work_dir, "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
+        return jail_command(layout, [*runner_argv, program.name], env), tmp, {"PATH": _PATH}
+    # Unsafe: the child's cwd is a subdirectory, so its files do not sit next to our output files.
+    work = tmp / "work"
+    work.mkdir()
+    (work / program.name).write_bytes(program.read_bytes())
+    env = {"PATH": _PATH, "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8"}
+    return [sys.executable, "-I", "-X", "utf8", str(_CHILD_SCRIPT), *runner_argv, program.name], work, env
+
+
+def _send_nonce(proc: subprocess.Popen[bytes], nonce: bytes) -> None:
+    """Hand the runner its nonce; a child that died before reading it simply fails."""
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.write(nonce + b"\n")
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.close()
 
 
 def _kill_group(pgid: int) -> None:
@@ -183,13 +217,12 @@ def _clip(f: BinaryIO) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _nproc_limit() -> int:
-    """A process cap for the child: what this user runs now plus headroom; 0 means none.
+def _nproc_limit(uid: int) -> int:
+    """A process cap for a child running as `uid`: what that user runs now plus headroom; 0: none.
 
     RLIMIT_NPROC counts every thread of the user, not only the child's, so a fixed number could
     stop the child from starting at all. Root is exempt from the limit, so we skip it there.
     """
-    uid = os.getuid()
     if uid == 0:
         return 0
     try:

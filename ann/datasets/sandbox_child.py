@@ -1,8 +1,14 @@
 """The sandbox child's entry point: lock the process down, then run the user's file.
 
 `ann.datasets.sandbox.run_python` starts this file as a script (``python -I sandbox_child.py
-CPU_S MEMORY_BYTES FSIZE_BYTES NPROC solution.py``). It is standalone on purpose: with ``-I`` the
-``ann`` package is not importable, and nothing here may depend on the parent's state.
+CPU_S MEMORY_BYTES FSIZE_BYTES NPROC DONE_FD solution.py``), inside the jail when there is one. It
+is standalone on purpose: with ``-I`` the ``ann`` package is not importable, and nothing here may
+depend on the parent's state.
+
+Completion proof: the parent sends a random nonce on stdin, which is read before the user's code
+runs and written to file descriptor DONE_FD only after the program ran to its last line. A
+program that exits early (``sys.exit(0)``, ``os._exit(0)``, a signal) leaves no nonce, so it
+cannot pass by exiting 0; the program never sees the nonce in its source, argv or environment.
 
 Doing the lock-down here, rather than in a ``preexec_fn``, keeps it in a fresh single-threaded
 process: ``preexec_fn`` can deadlock when the parent has threads, and metrics run in threads.
@@ -10,6 +16,7 @@ process: ``preexec_fn`` can deadlock when the parent has threads, and metrics ru
 
 from __future__ import annotations
 
+import os
 import sys
 
 __all__ = ["SETUP_FAILED_EXIT", "SETUP_FAILED_PREFIX", "main"]
@@ -22,10 +29,11 @@ _REFUSAL = "network access is disabled in the ann sandbox"
 
 
 def main(argv: list[str]) -> None:
-    """Apply limits, leave the network, block sockets, then run the user's file as __main__."""
+    """Take the nonce, apply limits, leave the network, block sockets, then run the user's file."""
     try:
-        cpu_s, memory_bytes, fsize_bytes, nproc = (int(arg) for arg in argv[1:5])
-        solution = argv[5]
+        cpu_s, memory_bytes, fsize_bytes, nproc, done_fd = (int(arg) for arg in argv[1:6])
+        solution = argv[6]
+        nonce = _take_nonce()
         _leave_network_namespace()
         _set_limits(cpu_s, memory_bytes, fsize_bytes, nproc)
         _block_sockets()
@@ -33,6 +41,18 @@ def main(argv: list[str]) -> None:
         sys.stderr.write(f"{SETUP_FAILED_PREFIX}{type(e).__name__}: {e}\n")
         sys.exit(SETUP_FAILED_EXIT)
     _run(solution)
+    os.write(done_fd, nonce)
+
+
+def _take_nonce() -> bytes:
+    """Read the nonce from stdin, then leave stdin empty for the user's code."""
+    nonce = sys.stdin.buffer.readline().strip()
+    if not nonce:
+        raise ValueError("no completion nonce on stdin")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    return nonce
 
 
 def _leave_network_namespace() -> bool:

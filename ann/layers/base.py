@@ -7,7 +7,6 @@ rounds (debate, solver → reviewer → refiner, critique-refine) fit the same i
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from ann.calls import ask_agent
 from ann.errors import AnnError, GraphError, ParseError
 from ann.lm import ModelClient
 from ann.params import Param
+from ann.tasks import gather_all
 from ann.tools.loop import run_tools
 from ann.trace import Trace
 
@@ -125,7 +125,7 @@ class TeamRun:
     async def answer_all(self) -> list[Candidate]:
         """Every member answers, ``samples`` times each, concurrently; order is agent then sample."""
         jobs = [self.answer(agent, sample=s) for agent in self.layer.agents for s in range(self.layer.samples)]
-        return list(await asyncio.gather(*jobs))
+        return await gather_all(*jobs)
 
 
 class LayerFailed(AnnError):

@@ -3,14 +3,13 @@ a normalised majority of the last round decides (multi-agent debate, Du et al. 2
 
 from __future__ import annotations
 
-import asyncio
-
 from ann.errors import ParseError
 from ann.layers.base import Aggregator, Candidate, LayerOutcome, TeamRun, usable
 from ann.layers.candidates import candidate_text
 from ann.layers.prompts import PEER_ANSWER, PEERS_DESCRIPTION, PEERS_FIELD
 from ann.layers.vote import majority
 from ann.render import render
+from ann.tasks import gather_all
 
 
 class Debate(Aggregator):
@@ -23,7 +22,7 @@ class Debate(Aggregator):
         current = await team.answer_all()
         history = list(current)
         for round_number in range(1, rounds + 1):
-            current = list(await asyncio.gather(*(self._revise(team, c, current, round_number) for c in current)))
+            current = list(await gather_all(*(self._revise(team, c, current, round_number) for c in current)))
             history.extend(current)
         winner, why = majority(usable(current, team.layer.name), team.layer.outputs[0])
         return LayerOutcome(

@@ -15,7 +15,7 @@ import re
 
 from ann.agent import Agent
 from ann.calls import ask_agent
-from ann.errors import ParseError
+from ann.errors import LMError, ParseError
 from ann.graph import INPUT, Graph
 from ann.layers.layer import Layer
 from ann.lm import ModelClient
@@ -87,7 +87,7 @@ async def _layer_gradients(
             lm, trace, _debugger(bool(upstream)), values, inputs=inputs, outputs=outputs,
             descriptions=descriptions, layer=f"backward:{layer.name}", purpose="gradient", json_reply=True,
         )  # fmt: skip
-    except ParseError:
+    except (ParseError, LMError):
         return {agent.name: feedback for agent in layer.agents}, feedback if upstream else ""
     per_agent = {agent.name: str(reply[f"agent_{agent.name}"]) for agent in layer.agents}
     if all(_says_nothing(text) for text in per_agent.values()):

@@ -64,10 +64,19 @@ async def refine_tool(
     max_words: int = 150,
     trace: Trace | None = None,
     on_episode: Callable[[DraftRun, Episode], None] | None = None,
+    allow_unsafe: bool = False,
 ) -> DraftRun:
-    """Run DRAFT on one tool; its ``doc`` param holds the refined documentation afterwards."""
+    """Run DRAFT on one tool; its ``doc`` param holds the refined documentation afterwards.
+
+    A tool that is not ``safe`` (an HTTP operation other than GET or HEAD) is not called with
+    made-up arguments unless ``allow_unsafe``: its run ends at once, saying why, with no episodes.
+    """
     trace = trace or Trace(example_id=f"draft:{tool.name}")
     run = DraftRun(tool=tool.name, initial_doc=tool.doc.value)
+    if not tool.safe and not allow_unsafe:
+        run.stopped = (f"not explored: {tool.method} is not a safe method (GET, HEAD); "
+                       f"--draft-allow-unsafe {tool.name} lets DRAFT call it")  # fmt: skip
+        return run
     explorer = Agent("explorer", role=EXPLORER_ROLE, instructions=EXPLORER_INSTRUCTIONS)
     analyzer = Agent("analyzer", role=ANALYZER_ROLE, instructions=ANALYZER_INSTRUCTIONS)
     rewriter = Agent("rewriter", role=DRAFT_REWRITER_ROLE,

@@ -16,13 +16,14 @@ from ann.calls import ask_agent
 from ann.datasets.example import Example
 from ann.datasets.metric_result import MetricResult
 from ann.engine import Result
-from ann.errors import ParseError
+from ann.errors import LMError, ParseError
 from ann.evaluate import score_one
 from ann.graph import Graph
 from ann.lm import ModelClient
 from ann.optimizers.backward import backward
 from ann.optimizers.describe import clip, describe_fields, describe_graph, describe_trajectory
 from ann.optimizers.prompts import CRITIC_INSTRUCTIONS, CRITIC_OUTPUT, CRITIC_ROLE
+from ann.tasks import gather_all
 from ann.trace import Trace
 
 CRITIC = Agent("critic", role=CRITIC_ROLE, instructions=CRITIC_INSTRUCTIONS)
@@ -71,7 +72,8 @@ class TextLoss:
         """Score one run; critique it when it is not solved."""
         verdict = await score_one(self.metric, example, result)
         item = LossItem(example, result, verdict)
-        if verdict.score < self.solved_at:
+        # A run lost to a failing model call says nothing about the prompts: no critique, no gradient.
+        if verdict.score < self.solved_at and result.lm_error is None:
             item.critique = await self._critique(item)
         self.items.append(item)
         return item
@@ -91,7 +93,7 @@ class TextLoss:
                 self.lm, self.trace, CRITIC, values, inputs=CRITIC_INPUTS, outputs=["critique"],
                 descriptions={"critique": CRITIC_OUTPUT}, layer="loss", purpose="critique", json_reply=True,
             )  # fmt: skip
-        except ParseError:
+        except (ParseError, LMError):
             # A critic that cannot answer still leaves the metric's own words as the gradient.
             return item.metric.feedback or "The answer was scored as wrong."
         return str(reply["critique"]).strip() or item.metric.feedback
@@ -101,7 +103,7 @@ class TextLoss:
         failed = [item for item in self.items if item.critique]
         params = self.graph.parameters()
         before = [len(param.grads) for param in params]
-        await asyncio.gather(*(backward(self.graph, item.result.trace, item.critique or "", self.lm, self.trace)
+        await gather_all(*(backward(self.graph, item.result.trace, item.critique or "", self.lm, self.trace)
                                for item in failed))  # fmt: skip
         for param, known in zip(params, before, strict=True):
             # Concurrent backward passes append in completion order; a fixed order keeps runs reproducible.

@@ -104,7 +104,7 @@ class Session:
         self.bad_steps = 0
         self.position = {"epoch": 0, "batch": 0}
         self.draft_done = False
-        self.kept_now = False  # whether this session (not one before a resume) kept a change
+        self.unmeasured = False  # a change was kept since the final validation last measured the graph
 
     # --- bookkeeping -----------------------------------------------------------------------------
 
@@ -134,7 +134,7 @@ class Session:
             "param_history": {n: [e.__dict__ for e in p.history] for n, p in params.items()},
             "spent": self.budget.usage().__dict__, "seconds": self.budget.elapsed(),
             "demo_pool": self.pool.state_dict(), "draft": [r.model_dump() for r in self.draft_runs],
-            "holdout": self.run.holdout,
+            "holdout": self.run.holdout, "unmeasured": self.unmeasured,
         })  # fmt: skip
 
     @property
@@ -158,6 +158,7 @@ class Session:
         self.best = _Snapshot(saved["best_state"], saved["structure"], saved["best_scores"])
         self.initial = _Snapshot(**saved["initial"])
         self.position, self.bad_steps, self.draft_done = saved["position"], saved["bad_steps"], saved["draft_done"]
+        self.unmeasured = saved.get("unmeasured", False)
         clients = [self.forward_lm, self.opt_lm]
         self.budget = Budget(**self.s.caps, clients=clients, spent_before=Usage(**saved["spent"]),
                              seconds_before=saved["seconds"])  # fmt: skip
@@ -219,6 +220,8 @@ class Session:
             self._save()
             self._announce(1)
         self.draft_done = True
+        if self.position["batch"] and self.bad_steps >= self.s.patience:
+            raise self._out_of_patience()  # resumed from the step that ran out of patience: stop as that run did
         for epoch in range(self.position["epoch"], self.s.epochs):
             batches = _batches(self.trainset, self.s.batch_size, self.s.seed, epoch)
             first = self.position["batch"] if epoch == self.position["epoch"] else 0
@@ -244,8 +247,11 @@ class Session:
                 self._save()
                 self._announce(len(self.history) - done)
                 if self.bad_steps >= self.s.patience:
-                    raise _EarlyStop(f"no validation gain in {self.bad_steps} steps (patience {self.s.patience})")
+                    raise self._out_of_patience()
             self.position = {"epoch": epoch + 1, "batch": 0}
+
+    def _out_of_patience(self) -> _EarlyStop:
+        return _EarlyStop(f"no validation gain in {self.bad_steps} steps (patience {self.s.patience})")
 
     async def _settle(self, proposed: Proposed, *, epoch: int, batch: int) -> None:
         """Judge a proposer's candidate (if any) and book the step at once, so the next must beat it."""
@@ -283,7 +289,7 @@ class Session:
         return [item.metric.score for item in report.scored]
 
     def _keep(self, candidate: Candidate, scores: list[float], step: int) -> None:
-        self.kept_now = True
+        self.unmeasured = True
         if candidate.graph is not None:
             self._replace(candidate.graph)
         self.best = self._snapshot(scores)
@@ -308,13 +314,15 @@ class Session:
     async def _finish(self) -> None:
         """Measure the final graph afresh, make the holdout pick, and close the run's accounts.
 
-        The checkpoint records the outcome, so resuming a finished run measures nothing again.
+        The checkpoint records the outcome, so resuming a finished run measures nothing again, and
+        resuming one killed mid-measurement measures again.
         """
-        if self.kept_now:
+        if self.unmeasured:
             self.s.on_event("phase", {"phase": "final validation"})
             self.run.best_score = (await aevaluate(self.graph, self.valset, self.metric)).score
             if self.holdout:
                 await self._pick_on_holdout()
+            self.unmeasured = False
             self._save()
         self.run.usage, self.run.elapsed_s, self.run.draft = self.budget.usage(), self.budget.elapsed(), self.draft_runs
         self.s.last_run, self.s.draft_runs = self.run, self.draft_runs

@@ -17,7 +17,7 @@ from ann.adapter import parse_reply
 from ann.build import graph_with_layers
 from ann.bundle import layer_specs
 from ann.calls import traced_call
-from ann.errors import ConfigError, GraphError, ParseError
+from ann.errors import ConfigError, GraphError, LMError, ParseError
 from ann.graph import Graph
 from ann.layers.registry import AGGREGATORS
 from ann.lm import ModelClient, json_response_format
@@ -215,5 +215,5 @@ async def propose_edit(
             lm, trace, layer="structure", agent="architect", purpose="propose edit", inputs={},
             messages=messages, parse=parse_edit, sample=sample, response_format=response_format,
         )  # fmt: skip
-    except ParseError:
+    except (ParseError, LMError):
         return None

@@ -23,7 +23,7 @@ from typing import Any
 
 from ann.agent import Agent
 from ann.calls import ask_agent
-from ann.errors import ParseError
+from ann.errors import LMError, ParseError
 from ann.lm import ModelClient
 from ann.optimizers.describe import clip
 from ann.optimizers.guards import Guards, edit_fraction
@@ -44,6 +44,7 @@ from ann.optimizers.prompts import (
 from ann.optimizers.rewrite_rules import check_rewrite
 from ann.params import Param
 from ann.render import placeholders, render
+from ann.tasks import gather_all
 from ann.trace import Trace
 
 SUMMARISER = Agent("summariser", role=SUMMARISER_ROLE, instructions=SUMMARISER_INSTRUCTIONS)
@@ -142,7 +143,7 @@ class TextualGradientDescent(Optimizer):
                 self.lm, self.trace, SUMMARISER, {"feedback": joined}, inputs=["feedback"], outputs=["merged"],
                 descriptions={"merged": SUMMARISER_OUTPUT}, layer="step", purpose="summarise", json_reply=True,
             )  # fmt: skip
-        except ParseError:
+        except (ParseError, LMError):
             return clip(joined, self.summarise_over)
         return clip(str(reply["merged"]), self.summarise_over)
 
@@ -182,6 +183,9 @@ class TextualGradientDescent(Optimizer):
             except ParseError as exc:
                 reasons.append(f"unparseable: {exc}")
                 continue
+            except LMError as exc:
+                reasons.append(f"the model call failed: {exc}")
+                continue
             new = str(reply["new_text"]).strip()
             tried = [u["new"] for u in self.state.get(name, {}).get("updates", []) if not u["accepted"]]
             reason = check_rewrite(param.kind, param.value, new, max_words=group["max_words"], tried=tried)
@@ -202,7 +206,7 @@ class TextualGradientDescent(Optimizer):
                 paraphrases).
         """
         todo = [(n, p, g) for n, p, g in self.named_params() if p.trainable and p.grads]
-        feedbacks = await asyncio.gather(*(self._feedback(p) for _, p, _ in todo))
+        feedbacks = await gather_all(*(self._feedback(p) for _, p, _ in todo))
         count = max((g["candidates"] for _, _, g in todo), default=1)
         proposals = [Proposal() for _ in range(count)]
         jobs = [
@@ -210,7 +214,7 @@ class TextualGradientDescent(Optimizer):
             for (name, param, group), feedback in zip(todo, feedbacks, strict=True)
             for index in range(group["candidates"])
         ]
-        results = await asyncio.gather(*(job[-1] for job in jobs))
+        results = await gather_all(*(job[-1] for job in jobs))
         for (index, name, param, feedback, _), (new, reasons) in zip(jobs, results, strict=True):
             proposals[index].rejected.extend({"param": name, "reason": reason} for reason in reasons)
             if new is not None:

@@ -2,20 +2,28 @@
 
 from ann.testing.openai_server import (
     Fault,
+    FaultPolicy,
     OpenAIServer,
     empty_content,
     garbage,
     hang,
+    random_faults,
     rate_limit,
+    reset,
     server_error,
+    truncated,
 )
 
 __all__ = [
     "Fault",
+    "FaultPolicy",
     "OpenAIServer",
     "empty_content",
     "garbage",
     "hang",
+    "random_faults",
     "rate_limit",
+    "reset",
     "server_error",
+    "truncated",
 ]

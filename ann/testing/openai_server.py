@@ -3,8 +3,10 @@
 Integration tests and benchmarks need the real client path (DSPy -> LiteLLM -> OpenAI SDK -> HTTP)
 without the internet. This server answers ``POST /v1/chat/completions``, ``POST /v1/embeddings``
 (letter-count vectors: texts with the same letters embed alike) and ``GET /v1/models`` on
-127.0.0.1, records every request body, simulates model latency, and replays queued faults (429,
-500, hangs, non-JSON bodies, empty replies) so retry and timeout logic can be tested for real.
+127.0.0.1, records every request body, simulates model latency, and replays faults (429 with or
+without ``Retry-After``, 500, connection resets, hangs, truncated or non-JSON bodies, empty replies)
+so retry and timeout logic can be tested for real. Faults are queued one by one (``inject``) or
+drawn for a share of all requests by a seeded policy (``random_faults``), reproducibly.
 
 It uses only the standard library so it works wherever the tests run. Each connection is served on
 its own daemon thread, so concurrent clients overlap and ``max_in_flight`` shows how many calls a
@@ -14,11 +16,15 @@ client really runs at once.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
+import random
+import socket
+import struct
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,17 +33,21 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "Fault",
+    "FaultPolicy",
     "OpenAIServer",
     "empty_content",
     "garbage",
     "hang",
     "letter_vector",
+    "random_faults",
     "rate_limit",
+    "reset",
     "server_error",
+    "truncated",
 ]
 
 Reply = Callable[[dict[str, Any]], str]
-FaultKind = Literal["rate_limit", "server_error", "hang", "garbage", "empty_content"]
+FaultKind = Literal["rate_limit", "server_error", "hang", "garbage", "empty_content", "reset", "truncated"]
 
 # Returned with HTTP 200 by a `garbage()` fault. It claims to be JSON (as a misbehaving proxy might)
 # so the client really tries, and fails, to parse it.
@@ -50,11 +60,17 @@ class Fault:
 
     Args:
         kind: Which failure to produce.
-        seconds: ``Retry-After`` for ``rate_limit``, the stall for ``hang``; unused otherwise.
+        seconds: ``Retry-After`` for ``rate_limit`` (None: no such header), the stall for ``hang``;
+            unused otherwise.
     """
 
     kind: FaultKind
-    seconds: float = 0.0
+    seconds: float | None = 0.0
+
+
+# Called with a chat request's body and how many earlier requests had the very same body (0 for the
+# first, 1 for its first retry, ...); returns the fault to answer it with, or None to reply normally.
+FaultPolicy = Callable[[dict[str, Any], int], "Fault | None"]
 
 
 def _check_seconds(name: str, value: float) -> float:
@@ -63,11 +79,14 @@ def _check_seconds(name: str, value: float) -> float:
     return float(value)
 
 
-def rate_limit(retry_after_s: float = 1) -> Fault:
+def rate_limit(retry_after_s: float | None = 1) -> Fault:
     """HTTP 429 with ``Retry-After`` (whole seconds, rounded up) and ``retry-after-ms`` headers.
 
     The OpenAI SDK reads ``retry-after-ms`` first, so a sub-second value keeps retry tests fast.
+    With ``retry_after_s=None`` neither header is sent, so the client picks its own wait.
     """
+    if retry_after_s is None:
+        return Fault("rate_limit", None)
     return Fault("rate_limit", _check_seconds("retry_after_s", retry_after_s))
 
 
@@ -89,6 +108,52 @@ def garbage() -> Fault:
 def empty_content() -> Fault:
     """A well-formed completion whose every choice has content ``""``."""
     return Fault("empty_content")
+
+
+def reset() -> Fault:
+    """The connection is reset (TCP RST) without a reply, as by a crashing proxy."""
+    return Fault("reset")
+
+
+def truncated() -> Fault:
+    """HTTP 200 whose completion JSON is cut off halfway (its ``Content-Length`` matches the cut body)."""
+    return Fault("truncated")
+
+
+def random_faults(rate: float, *, seed: int = 0, faults: Sequence[Fault] | None = None) -> FaultPolicy:
+    """A policy that answers about ``rate`` of all chat requests with one of ``faults``, reproducibly.
+
+    Whether a request fails, and how, depends only on the seed, the request body and how many times
+    that same body came before (so a retry draws afresh) — not on arrival order, so concurrent runs
+    see the same faults every time.
+
+    Args:
+        rate: The share of requests that fail, in [0, 1].
+        seed: Another seed, another pattern of faults.
+        faults: The faults to draw from, evenly (default: 429 with and without ``Retry-After``, 500,
+            reset, a 3 s hang, truncated JSON and garbage).
+
+    Raises:
+        ValueError: ``rate`` is outside [0, 1] or ``faults`` is empty.
+        TypeError: An element of ``faults`` is not a ``Fault``.
+    """
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ValueError(f"rate must be a number in [0, 1], got {rate!r}")
+    chosen = tuple(faults) if faults is not None else (
+        rate_limit(1), rate_limit(None), server_error(), reset(), hang(3), truncated(), garbage(),
+    )  # fmt: skip
+    if not chosen:
+        raise ValueError("faults must name at least one Fault")
+    for fault in chosen:
+        if not isinstance(fault, Fault):
+            raise TypeError(f"faults must be Fault objects (e.g. rate_limit()), got {fault!r}")
+
+    def policy(body: dict[str, Any], occurrence: int) -> Fault | None:
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        draw = random.Random(f"{seed}:{digest}:{occurrence}")
+        return draw.choice(chosen) if draw.random() < rate else None
+
+    return policy
 
 
 def _text_of(content: Any) -> str:
@@ -132,9 +197,11 @@ class OpenAIServer:
         latency_s: Seconds every normally answered chat request waits before replying, to stand in
             for model time. Requests wait concurrently.
         models: Model ids listed by ``GET /v1/models``. Chat requests accept any model.
+        fault_policy: Picks a fault (or None) for each chat request that no queued fault claims,
+            e.g. ``random_faults(0.3, seed=1)``.
 
     Raises:
-        TypeError: ``reply`` is not callable.
+        TypeError: ``reply`` or ``fault_policy`` is not callable.
         ValueError: ``latency_s`` is negative, or ``models`` is empty.
 
     Example:
@@ -149,9 +216,12 @@ class OpenAIServer:
         *,
         latency_s: float = 0.0,
         models: Sequence[str] = ("test",),
+        fault_policy: FaultPolicy | None = None,
     ) -> None:
         if reply is not None and not callable(reply):
             raise TypeError(f"reply must be a callable(request: dict) -> str, got {reply!r}")
+        if fault_policy is not None and not callable(fault_policy):
+            raise TypeError(f"fault_policy must be a callable(request: dict, occurrence: int), got {fault_policy!r}")
         if isinstance(models, str) or not models:
             raise ValueError(f"models must be a non-empty sequence of ids, got {models!r}")
         self.reply: Reply = reply or echo_reply
@@ -160,7 +230,12 @@ class OpenAIServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._faults: deque[Fault] = deque()
+        self.fault_policy = fault_policy
+        self._seen: Counter[str] = Counter()
+        self._faults_served: Counter[str] = Counter()
+        self._answered = {"completions": 0, "prompt_tokens": 0, "completion_tokens": 0}
         self._requests: list[dict[str, Any]] = []
+        self._authorizations: list[str | None] = []
         self._in_flight = 0
         self._max_in_flight = 0
         self._completion_ids = 0
@@ -191,6 +266,12 @@ class OpenAIServer:
             return list(self._requests)
 
     @property
+    def authorizations(self) -> list[str | None]:
+        """The ``Authorization`` header of each request in ``requests`` (None where absent), in order."""
+        with self._lock:
+            return list(self._authorizations)
+
+    @property
     def request_count(self) -> int:
         """How many chat requests have arrived (including ones answered with a fault or a 400)."""
         with self._lock:
@@ -201,6 +282,22 @@ class OpenAIServer:
         """The most chat requests that were being served at the same moment."""
         with self._lock:
             return self._max_in_flight
+
+    @property
+    def faults_served(self) -> dict[str, int]:
+        """How many chat requests were answered with each kind of fault (queued or drawn)."""
+        with self._lock:
+            return dict(self._faults_served)
+
+    @property
+    def answered(self) -> dict[str, int]:
+        """Completions sent in full (``empty_content`` included, a hang's late reply not) and their tokens.
+
+        What a client that counts correctly reports as its calls and tokens, provided its timeout is
+        shorter than any hang.
+        """
+        with self._lock:
+            return dict(self._answered)
 
     @property
     def pending_faults(self) -> int:
@@ -239,9 +336,10 @@ class OpenAIServer:
 
     # The methods below run on handler threads.
 
-    def _begin(self, body: dict[str, Any]) -> None:
+    def _begin(self, body: dict[str, Any], authorization: str | None = None) -> None:
         with self._lock:
             self._requests.append(copy.deepcopy(body))
+            self._authorizations.append(authorization)
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
 
@@ -249,9 +347,26 @@ class OpenAIServer:
         with self._lock:
             self._in_flight -= 1
 
-    def _next_fault(self) -> Fault | None:
+    def _next_fault(self, body: dict[str, Any]) -> Fault | None:
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            key = json.dumps(body, sort_keys=True, default=str)
+            occurrence = self._seen[key]
+            self._seen[key] += 1
+            if self._faults:
+                fault = self._faults.popleft()
+            elif self.fault_policy is not None:
+                fault = self.fault_policy(copy.deepcopy(body), occurrence)
+            else:
+                fault = None
+            if fault is not None:
+                self._faults_served[fault.kind] += 1
+            return fault
+
+    def _count_answered(self, completion: dict[str, Any]) -> None:
+        with self._lock:
+            self._answered["completions"] += 1
+            self._answered["prompt_tokens"] += completion["usage"]["prompt_tokens"]
+            self._answered["completion_tokens"] += completion["usage"]["completion_tokens"]
 
     def _wait(self, seconds: float) -> bool:
         """Sleep, waking early if the server closes; True if the request should still be answered."""
@@ -363,7 +478,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send_error(_RequestError(400, "request body is not valid JSON", kind="invalid_request_error"))
             return
-        owner._begin(body if isinstance(body, dict) else {"_body": body})
+        owner._begin(body if isinstance(body, dict) else {"_body": body}, self.headers.get("Authorization"))
         try:
             self._answer_chat(owner, body)
         except _RequestError as error:
@@ -376,7 +491,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _embeddings(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-        self.server.owner._begin(body)
+        self.server.owner._begin(body, self.headers.get("Authorization"))
         try:
             texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
             data = [{"object": "embedding", "index": i, "embedding": letter_vector(t)} for i, t in enumerate(texts)]
@@ -390,13 +505,15 @@ class _Handler(BaseHTTPRequestHandler):
         body = _validate_chat(body)
         if body.get("stream"):
             raise _RequestError(400, "streaming is not supported by this test server", kind="invalid_request_error")
-        fault = owner._next_fault()
+        fault = owner._next_fault(body)
         kind = fault.kind if fault else None
         if fault and kind == "rate_limit":
-            headers = {
-                "Retry-After": str(math.ceil(fault.seconds)),
-                "retry-after-ms": str(round(fault.seconds * 1000)),
-            }
+            headers = {}
+            if fault.seconds is not None:
+                headers = {
+                    "Retry-After": str(math.ceil(fault.seconds)),
+                    "retry-after-ms": str(round(fault.seconds * 1000)),
+                }
             error = _RequestError(429, "Rate limit reached (injected)", kind="requests", code="rate_limit_exceeded")
             self._send_error(error, headers=headers)
             return
@@ -405,10 +522,29 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "garbage":
             self._send(200, GARBAGE_BODY)
             return
+        if kind == "reset":
+            self._reset()
+            return
         stall = fault.seconds if fault and kind == "hang" else 0.0
-        if not owner._wait(stall + owner.latency_s):
+        if not owner._wait((stall or 0.0) + owner.latency_s):
             return  # closing: drop the connection rather than answer late
-        self._send_json(200, owner._completion(body, empty=kind == "empty_content"))
+        completion = owner._completion(body, empty=kind == "empty_content")
+        if kind == "truncated":
+            data = json.dumps(completion).encode()
+            self._send(200, data[: len(data) // 2])
+            return
+        if kind in (None, "empty_content"):
+            owner._count_answered(completion)  # before sending: a client that has it must find it counted
+        self._send_json(200, completion)
+
+    def _reset(self) -> None:
+        """Close the connection with a TCP reset (linger on, zero timeout) instead of a reply."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass  # already gone
 
     def _send_not_found(self) -> None:
         error = _RequestError(

@@ -4,7 +4,9 @@ The call is real (httpx): path arguments fill the URL template, query arguments 
 string, the rest in a JSON body. A status of 400 or more comes back to the agent as an error
 observation with the server's own message, which is what DRAFT learns from. Header values may
 name environment variables (``"Bearer ${API_KEY}"``), read at call time, so a key is never
-written into a spec, bundle or trace.
+written into a spec, bundle or trace — but only variables the operation declares in ``env`` and
+the user allows in ``ANN_TOOL_ENV`` (``VAR`` for any such operation, ``VAR@host`` for one host):
+a tools file from elsewhere cannot make ann send an arbitrary variable to an arbitrary URL.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import os
 import re
 from string import Template
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ann.errors import ConfigError
 from ann.tools.tool import Tool
 
 Location = Literal["path", "query", "body"]
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+TOOL_ENV = "ANN_TOOL_ENV"  # the user's allow-list of variables HTTP tool headers may read
 
 
 class HttpOperation(BaseModel):
@@ -38,7 +41,19 @@ class HttpOperation(BaseModel):
     required: list[str] | None = Field(default=None, description="default: every parameter")
     locations: dict[str, Location] = Field(default_factory=dict, description="default: path if in the url, else "
                                            "query for GET/DELETE, body otherwise")  # fmt: skip
-    headers: dict[str, str] = Field(default_factory=dict, description="values may use ${ENV_VAR}")
+    headers: dict[str, str] = Field(default_factory=dict, description="values may use ${VAR} for a VAR in env")
+    env: list[str] = Field(default_factory=list, description="environment variables the headers read; each is "
+                           "read only if the user also allows it in ANN_TOOL_ENV")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _headers_read_only_declared_variables(self) -> HttpOperation:
+        for header, value in self.headers.items():
+            undeclared = [name for name in Template(value).get_identifiers() if name not in self.env]
+            if undeclared:
+                raise ValueError(f"header {header} reads ${{{undeclared[0]}}}, which `env:` does not declare")
+        if self.env and "{" in urlsplit(self.url).netloc:
+            raise ValueError("url: an operation with `env:` must name its host, not take it from an argument")
+        return self
 
 
 class HttpOperations(BaseModel):
@@ -57,11 +72,29 @@ def _location(operation: HttpOperation, arg: str) -> Location:
     return "body" if operation.method.upper() in BODY_METHODS else "query"
 
 
-def _headers(operation: HttpOperation) -> dict[str, str]:
-    try:
-        return {name: Template(value).substitute(os.environ) for name, value in operation.headers.items()}
-    except KeyError as exc:
-        raise RuntimeError(f"header needs environment variable {exc.args[0]}, which is not set") from None
+def allowed_variables(url: str) -> set[str]:
+    """The environment variables the user lets HTTP tool headers send to ``url``'s host (``ANN_TOOL_ENV``)."""
+    host = urlsplit(url).hostname
+    allowed = set()
+    for entry in os.environ.get(TOOL_ENV, "").split(","):
+        name, _, only_host = entry.strip().partition("@")
+        if name and (not only_host or only_host.lower() == host):
+            allowed.add(name)
+    return allowed
+
+
+def _headers(operation: HttpOperation, url: str) -> dict[str, str]:
+    """The headers, filled from declared variables the user allows for this host; else the call fails."""
+    allowed, values = allowed_variables(url), {}
+    for value in operation.headers.values():
+        for name in Template(value).get_identifiers():
+            if name not in allowed:
+                raise RuntimeError(f"a header needs environment variable {name}, which the user has not allowed "
+                                   f"for {urlsplit(url).hostname} (set {TOOL_ENV}={name})")  # fmt: skip
+            if name not in os.environ:
+                raise RuntimeError(f"a header needs environment variable {name}, which is not set")
+            values[name] = os.environ[name]
+    return {name: Template(value).substitute(values) for name, value in operation.headers.items()}
 
 
 def http_tool(operation: HttpOperation, *, timeout_s: float = 10.0) -> Tool:
@@ -79,7 +112,7 @@ def http_tool(operation: HttpOperation, *, timeout_s: float = 10.0) -> Tool:
             url = url.replace(f"{{{arg}}}", quote(str(value), safe=""))
         async with httpx.AsyncClient(timeout=timeout_s) as client:
             response = await client.request(operation.method.upper(), url, params=parts["query"] or None,
-                                            json=parts["body"] or None, headers=_headers(operation))  # fmt: skip
+                                            json=parts["body"] or None, headers=_headers(operation, url))  # fmt: skip
         if response.status_code >= 400:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text.strip()[:300]}")
         return response.text
@@ -93,6 +126,7 @@ def http_tool(operation: HttpOperation, *, timeout_s: float = 10.0) -> Tool:
                 required=list(operation.parameters) if operation.required is None else operation.required,
                 arg_docs=arg_docs)  # fmt: skip
     tool.source = None  # set by load_tools when the operation comes from a file
+    tool.method = operation.method.upper()
     return tool
 
 

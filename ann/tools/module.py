@@ -6,6 +6,7 @@ to the code its tool docs describe; the file is the user's own code, imported li
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import inspect
@@ -42,9 +43,57 @@ def load_tools(path: str | Path) -> dict[str, Tool]:
     return tools
 
 
+def read_tools(path: str | Path) -> dict[str, Tool]:
+    """The tools a file defines, read without running any of it (for ``ann show``).
+
+    A Python module is parsed, not imported: each exported function gives a tool with its name,
+    argument names and docstring, which cannot be called. An API description is read as by
+    ``load_tools`` (reading it runs nothing).
+
+    Raises:
+        ConfigError: The file is missing or cannot be parsed; one line naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: tools module not found")
+    if path.suffix in API_SUFFIXES:
+        return load_tools(path)
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError, RecursionError) as exc:
+        raise ConfigError(f"{path}: cannot parse tools module ({type(exc).__name__}: {exc})") from exc
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    exported = _literal_all(tree)
+    names = exported if exported is not None else [name for name in functions if not name.startswith("_")]
+    tools = {}
+    for name in (name for name in names if name in functions):
+        node = functions[name]
+        args = [a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]]
+        tools[name] = Tool(_not_imported, name=name, doc=ast.get_docstring(node) or "", args={a: {} for a in args})
+        tools[name].source = str(path.resolve())
+    return tools
+
+
+def _literal_all(tree: ast.Module) -> list[str] | None:
+    """The module's ``__all__`` when it is a plain list or tuple of strings."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                return None
+            return [str(name) for name in value] if isinstance(value, list | tuple) else None
+    return None
+
+
+def _not_imported(**kwargs: object) -> str:
+    raise RuntimeError("this tool was read without importing its module, so it cannot be called")
+
+
 def _api_tools(path: Path) -> dict[str, Tool]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+        # JSON is YAML too; libyaml when present, as PyYAML's own parser takes minutes on deep nesting
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         if not isinstance(document, dict):
             raise ValueError("expected an OpenAPI document or a mapping with `operations:`")
         if "openapi" in document:
@@ -56,7 +105,7 @@ def _api_tools(path: Path) -> dict[str, Tool]:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{path}: {where}: {first['msg']}") from exc
-    except (OSError, yaml.YAMLError, ValueError, ConfigError) as exc:
+    except (OSError, yaml.YAMLError, ValueError, ConfigError, RecursionError) as exc:
         raise ConfigError(f"{path}: cannot read API tools ({str(exc).splitlines()[0]})") from exc
 
 

@@ -22,6 +22,9 @@ import dspy
 
 from ann.agent import check_name
 from ann.params import Param
+from ann.redact import redact
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})  # HTTP methods that change nothing on the server
 
 
 def _in_daemon_thread(fn: Callable[..., Any], args: dict[str, Any]) -> asyncio.Future[Any]:
@@ -104,6 +107,7 @@ class Tool:
         self.spec = dspy.Tool(fn, name=self.name, args=args)
         # The file a bundle reloads this tool from: a Python module, or an API description.
         self.source: str | None = inspect.getsourcefile(fn) if inspect.isfunction(fn) else None
+        self.method: str | None = None  # an HTTP operation's method (set by http_tool)
         self.required = required
         described = f"the documentation of tool '{self.name}': what it does and how to call it"
         self.doc = Param(doc if doc is not None else inspect.getdoc(fn) or "", description=described, kind="tool_doc")
@@ -115,6 +119,15 @@ class Tool:
             )  # fmt: skip
             for arg in self.spec.args
         }
+
+    @property
+    def safe(self) -> bool:
+        """Whether a call with made-up arguments may be made unasked: DRAFT calls only safe tools.
+
+        An HTTP operation is safe only for GET or HEAD; a Python function is the user's own code,
+        imported only under the rules of ``ann.trust``, and counts as safe.
+        """
+        return self.method is None or self.method in SAFE_METHODS
 
     def named_parameters(self) -> Iterator[tuple[str, Param]]:
         yield "doc", self.doc
@@ -150,7 +163,8 @@ class Tool:
             return ToolResult(self.name, args, False, f"timed out after {self.timeout_s:g} s",
                               time.perf_counter() - started)  # fmt: skip
         except Exception as exc:  # noqa: BLE001 — a tool's failure is an observation for the agent
-            text = f"{type(exc).__name__}: {exc}".strip()
+            text = redact(f"{type(exc).__name__}: {exc}".strip())
             return ToolResult(self.name, args, False, text[:500], time.perf_counter() - started)
         output = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-        return ToolResult(self.name, args, True, output[:2000], time.perf_counter() - started)
+        # An API may echo the key its headers sent; the result goes to the model, traces and logs.
+        return ToolResult(self.name, args, True, redact(output)[:2000], time.perf_counter() - started)

@@ -255,3 +255,24 @@ def test_python_dash_m_exits_with_the_error_code_and_one_line(closed_port: int) 
     assert done.returncode == 1, done.stderr
     assert f"openai/x at {base}" in one_line_error(done.stderr)
     assert done.stdout == ""
+
+
+# model-written code without the jail
+
+
+def test_code_pass_without_bubblewrap_refuses_unless_unsafe_code(capsys, serve, monkeypatch) -> None:
+    from ann.datasets import isolation, sandbox
+
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bwrap not found; install bubblewrap")
+    monkeypatch.setattr(isolation, "_unsafe_permitted", False)
+    server = serve(lambda request: "```python\nreturn []\n```")
+    spec = ROOT / "examples" / "humaneval" / "spec.yaml"
+    argv = ["eval", spec, "--data", "humaneval", "--limit", "1", "--json", *model_flags(server.base_url)]
+    code, _, err = cli(capsys, *argv)
+    assert code == 1
+    assert "cannot run model-written code in isolation: bwrap not found" in one_line_error(err)
+
+    code, out, err = cli(capsys, *argv, "--unsafe-code")
+    assert code == 0, err
+    assert "WITHOUT isolation" in one_line_error(err)
+    assert json.loads(out)["examples"] == 1

@@ -87,7 +87,8 @@ def test_refine_from_a_spec_writes_a_bundle_with_the_refined_doc(tmp_path):
     assert code == 0
     bundle = json.loads((tmp_path / "out" / "bundle.json").read_text())
     assert bundle["params"]["solve.clerk.tools.reserve.doc"]["value"] == DOCS[1]
-    assert bundle["spec"]["tools"] == "../tools.py"
+    assert bundle["spec"]["tools"] == "bundle.tools.py"  # copied beside the bundle, whose folder it may load from
+    assert (tmp_path / "out" / "bundle.tools.py").read_text(encoding="utf-8") == TOOLS
     assert len(bundle["draft"][0]["episodes"]) == 2
 
 
@@ -110,6 +111,7 @@ def test_bad_refine_flags_are_one_line_errors(tmp_path, capsys, argv, message):
 
 def test_refine_explores_a_web_api_described_in_a_file(tmp_path, api, monkeypatch):
     monkeypatch.setenv("SHOP_KEY", "k")
+    monkeypatch.setenv("ANN_TOOL_ENV", "SHOP_KEY")
     description = tmp_path / "shop.yaml"
     description.write_text(json.dumps(short_form(api)), encoding="utf-8")
     probes = iter([{"sku": "1042", "warehouse": "BER"}])
@@ -165,3 +167,46 @@ def test_compile_with_draft_keeps_refined_docs_that_raise_validation(tmp_path, c
     assert [e["args"] for e in bundle["draft"][0]["episodes"]] == PROBES
     history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert history[0]["note"] == "draft: tool docs" and history[0]["accepted"]
+
+
+@pytest.mark.parametrize("allow", [[], ["--draft-allow-unsafe", "quote"]])
+def test_refine_skips_a_post_operation_unless_the_user_allows_it(tmp_path, api, monkeypatch, capsys, allow):
+    monkeypatch.setenv("SHOP_KEY", "k")
+    monkeypatch.setenv("ANN_TOOL_ENV", "SHOP_KEY")
+    description = tmp_path / "shop.yaml"
+    description.write_text(json.dumps(short_form(api)), encoding="utf-8")
+
+    def reply(request):
+        system = request["messages"][0]["content"]
+        if EXPLORER_ROLE in system:
+            quoting = "quote(" in request["messages"][-1]["content"]
+            return json.dumps({"arguments": {"grams": 250} if quoting else {"sku": "SKU-1042"}})
+        if ANALYZER_ROLE in system:
+            return json.dumps({"suggestions": "Fine."})
+        return json.dumps({"documentation": "A doc."})
+
+    with OpenAIServer(reply) as server:
+        flags = ["--model", "openai/test", "--api-base", server.base_url, "--no-cache"]
+        embed = ["--embed-model", "openai/embed", "--embed-api-base", server.base_url]
+        code = main(["tools", "refine", str(description), "--out", str(tmp_path / "out"), "--episodes", "1",
+                     *allow, *flags, *embed])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    stock, quote = json.loads((tmp_path / "out" / "draft.json").read_text())["tools"]
+    assert len(stock["episodes"]) == 1 and SEEN[0]["path"] == "/stock/SKU-1042"  # GET: explored unasked
+    if allow:
+        assert len(quote["episodes"]) == 1 and SEEN[1] == {"path": "/quote", "body": {"grams": 250}}
+    else:
+        assert quote["episodes"] == [] and quote["stopped"].startswith("not explored: POST is not a safe method")
+        assert len(SEEN) == 1
+        assert "DRAFT will not call quote (POST is not a safe method); allow it with --draft-allow-unsafe quote" in out
+
+
+def test_draft_allow_unsafe_must_name_a_tool(tmp_path, api, capsys):
+    description = tmp_path / "shop.yaml"
+    description.write_text(json.dumps(short_form(api)), encoding="utf-8")
+    code = main(["tools", "refine", str(description), "--out", str(tmp_path / "out"), "--draft-allow-unsafe", "qoute"])
+    assert code == 2
+    assert "--draft-allow-unsafe qoute: no such tool to explore; there are ['quote', 'stock_level']" in (
+        capsys.readouterr().err
+    )

@@ -227,6 +227,33 @@ def test_code_pass_indents_a_flush_left_body(problems: dict[str, Example]) -> No
     assert CodePass()(problems["HumanEval/2"], {"completion": "return number % 1.0\n"}).score == 1.0
 
 
+EARLY_EXITS = {
+    "sys.exit(0)": "    import sys\n    sys.exit(0)\n",
+    "exit()": "    exit()\n",
+    "quit()": "    quit()\n",
+    "raise SystemExit": "    raise SystemExit(0)\n",
+    "os._exit(0)": "    import os\n    os._exit(0)\n",
+    "exit at import": "def truncate_number(number):\n    return 0.0\n\nimport sys\nsys.exit(0)\n",
+    "atexit rewrites the status": (
+        "    import atexit, os\n    atexit.register(lambda: os._exit(0))\n    return -1.0\n"
+    ),
+    "exit from a thread": (
+        "    import os, threading\n    threading.Thread(target=os._exit, args=(0,)).start()\n"
+        "    import time\n    time.sleep(5)\n"
+    ),
+    "prints what a pass looks like": "    print('all tests passed')\n    raise SystemExit(0)\n",
+}
+
+
+@pytest.mark.parametrize("completion", EARLY_EXITS.values(), ids=EARLY_EXITS.keys())
+def test_code_pass_refuses_a_completion_that_exits_before_the_tests_finish(
+    problems: dict[str, Example], completion: str
+) -> None:
+    result = CodePass()(problems["HumanEval/2"], {"completion": completion})
+    assert result.score == 0.0
+    assert "exited before the tests finished" in result.feedback or "Error" in result.feedback
+
+
 def test_code_pass_reports_a_timeout(problems: dict[str, Example]) -> None:
     result = CodePass(timeout_s=0.5)(problems["HumanEval/2"], {"completion": "    while True:\n        pass\n"})
     assert result == MetricResult(0.0, "timed out after 0.5s")

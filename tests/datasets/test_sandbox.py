@@ -10,14 +10,25 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from host_probes import nobody_connected, wait_until_gone
 
-from ann.datasets import SandboxResult, run_python
+from ann.datasets import SandboxResult, isolation, run_python, sandbox
 from ann.datasets.sandbox import OUTPUT_LIMIT_BYTES
 from ann.errors import SandboxError
+
+
+@pytest.fixture(params=["jail", "unsafe"], autouse=True)
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs in the bubblewrap jail and again in --unsafe-code mode."""
+    if request.param == "unsafe":
+        monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap is off for this test")
+        monkeypatch.setattr(isolation, "_unsafe_permitted", True)
+    elif (problem := isolation.isolation_problem()) is not None:
+        pytest.fail(f"the jail cannot run on this machine: {problem}")
+    return str(request.param)
 
 
 def run(code: str, **kwargs: object) -> SandboxResult:
@@ -56,27 +67,17 @@ def test_infinite_loop_is_killed_within_the_timeout() -> None:
     assert result.duration_s < 2.5
 
 
-def alive(pid: int) -> bool:
-    """Whether a process runs (a zombie waiting for its reaper does not count)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_background_children_die_with_the_run() -> None:
+    marker = f"ann-bg-{os.getpid()}-{time.monotonic_ns()}"
     result = run(
-        """
-        import subprocess
-        child = subprocess.Popen(["sleep", "30"])
-        print(child.pid, flush=True)
+        f"""
+        import subprocess, sys
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "{marker}"])
+        print("started", flush=True)
         """
     )
-    pid = int(result.stdout)
-    deadline = time.monotonic() + 2
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not alive(pid), "the code's background process outlived the run"
+    assert result.stdout == "started\n", result.stderr
+    assert wait_until_gone(marker) == [], "the code's background process outlived the run"
 
 
 def test_memory_limit_stops_a_huge_allocation() -> None:
@@ -106,40 +107,24 @@ def test_child_env_has_no_parent_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
     env = json.loads(result.stdout)
     assert "OPENAI_API_KEY" not in env
     assert "sk-parent-secret" not in result.stdout
-    assert set(env) <= {"PATH", "HOME", "TMPDIR", "LANG"}
+    assert set(env) <= {"PATH", "HOME", "TMPDIR", "LANG", "PWD"}
 
 
-def test_child_runs_in_a_fresh_temp_dir_that_is_removed() -> None:
+def test_child_runs_in_a_fresh_temp_dir_that_is_removed(mode: str) -> None:
     result = run("import os; print(os.getcwd()); print(os.environ['HOME']); print(os.listdir('.'))")
     cwd, home, listing = result.stdout.splitlines()
     assert cwd == home
     assert cwd != os.getcwd()
     assert listing == "['solution.py']"
-    assert not Path(cwd).exists()
+    if mode == "jail":
+        assert cwd == "/work"  # a private tmpfs, gone with the jail
+    else:
+        assert not Path(cwd).exists()
 
 
 def test_child_is_isolated_mode_python() -> None:
     result = run("import sys; print(sys.flags.isolated, sys.flags.ignore_environment)")
     assert result.stdout.split() == ["1", "1"]
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.settimeout(0.3)
-    yield server
-    server.close()
-
-
-def assert_nobody_connected(server: socket.socket) -> None:
-    try:
-        conn, _ = server.accept()
-    except TimeoutError:
-        return
-    conn.close()
-    pytest.fail("the sandboxed code connected to the test's listening socket")
 
 
 def test_socket_connect_to_localhost_is_blocked(listener: socket.socket) -> None:
@@ -161,7 +146,7 @@ def test_socket_connect_to_localhost_is_blocked(listener: socket.socket) -> None
         """
     )
     assert result.stdout.splitlines() == ["blocked: [Errno 13] network access is disabled in the ann sandbox"] * 2
-    assert_nobody_connected(listener)
+    assert nobody_connected(listener)
 
 
 def test_host_name_resolution_is_blocked() -> None:
@@ -175,15 +160,17 @@ def kernel_permits_network_namespaces() -> bool:
     return subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
 
 
-def test_sandbox_has_its_own_network_namespace_when_the_kernel_permits() -> None:
-    if not kernel_permits_network_namespaces():
+def test_sandbox_has_its_own_network_namespace_when_the_kernel_permits(mode: str) -> None:
+    if mode == "unsafe" and not kernel_permits_network_namespaces():
         pytest.skip("unshare(CLONE_NEWNET) is not permitted here; only the Python-level guard applies")
     inside = run("import os; print(os.readlink('/proc/self/ns/net'))").stdout.strip()
     assert inside != os.readlink("/proc/self/ns/net")
 
 
-def test_guard_bypass_still_cannot_reach_localhost_when_the_kernel_permits(listener: socket.socket) -> None:
-    if not kernel_permits_network_namespaces():
+def test_guard_bypass_still_cannot_reach_localhost_when_the_kernel_permits(
+    listener: socket.socket, mode: str
+) -> None:
+    if mode == "unsafe" and not kernel_permits_network_namespaces():
         pytest.skip("unshare(CLONE_NEWNET) is not permitted here; only the Python-level guard applies")
     port = listener.getsockname()[1]
     result = run(
@@ -200,7 +187,7 @@ def test_guard_bypass_still_cannot_reach_localhost_when_the_kernel_permits(liste
         """
     )
     assert result.stdout.startswith("unreachable"), result.stdout + result.stderr
-    assert_nobody_connected(listener)
+    assert nobody_connected(listener)
 
 
 def test_socketpair_and_asyncio_still_work() -> None:
@@ -227,9 +214,12 @@ def test_runs_in_parallel_threads() -> None:
     assert sorted(r.stdout for r in results) == ["0\n", "1\n", "2\n", "3\n"]
 
 
-def test_sandbox_that_cannot_start_raises_sandbox_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
-    with pytest.raises(SandboxError, match="cannot start the sandbox interpreter"):
+def test_sandbox_that_cannot_start_raises_sandbox_error(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if mode == "jail":
+        monkeypatch.setattr(sandbox, "jail_command", lambda *args: ["/nonexistent/bwrap"])
+    else:
+        monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
+    with pytest.raises(SandboxError, match="cannot start the sandbox '/nonexistent/"):
         run_python("print(1)")
 
 

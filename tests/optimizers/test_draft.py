@@ -3,8 +3,14 @@
 import asyncio
 import json
 
+import pytest
+
+from ann import Agent, Graph, Layer
 from ann.optimizers.draft import bleu, cosine, refine_tool
+from ann.optimizers.proposers.draft import DraftProposer, DraftSettings
 from ann.tools import Tool
+from ann.tools.http import HttpOperation, http_tool
+from tests.shop_api import SEEN
 
 CALLS = []
 
@@ -89,3 +95,33 @@ def test_delta_parts():
     assert abs(bleu("the same text here", "the same text here") - 1.0) < 1e-9
     assert bleu("one thing", "something else entirely") < 0.2
     assert abs(cosine([1, 0], [1, 0]) - 1.0) < 1e-9 and cosine([1, 0], [0, 1]) == 0.0
+
+
+def quote_tool(api: str) -> Tool:
+    """A POST operation: calling it with made-up arguments could change something on the server."""
+    return http_tool(HttpOperation(name="quote", method="POST", url=f"{api}/quote", parameters={"grams": {}}))
+
+
+def test_draft_calls_a_post_operation_only_when_the_user_allows_that_tool(api, scripted):
+    client = scripted(script([{"grams": 250}], ["Quote shipping for a weight in grams."]))
+    skipped = asyncio.run(refine_tool(quote_tool(api), client, distinct, episodes=1))
+    assert skipped.episodes == [] and SEEN == [] and client.dspy_lm.requests == []
+    assert skipped.stopped == ("not explored: POST is not a safe method (GET, HEAD); "
+                               "--draft-allow-unsafe quote lets DRAFT call it")  # fmt: skip
+    allowed = asyncio.run(refine_tool(quote_tool(api), client, distinct, episodes=1, allow_unsafe=True))
+    assert SEEN == [{"path": "/quote", "body": {"grams": 250}}] and allowed.episodes[0].ok
+
+
+@pytest.mark.parametrize("allow", [frozenset(), frozenset({"quote"})])
+def test_draft_in_training_skips_unsafe_tools_it_was_not_allowed_and_logs_why(api, scripted, allow):
+    client = scripted(script([{"grams": 250}], ["Quote shipping for a weight in grams."]))
+    graph = Graph([Layer("solve", [Agent("clerk", tools=[quote_tool(api)])], inputs=["q"], outputs=["a"])],
+                  inputs=["q"], outputs=["a"])  # fmt: skip
+    settings = DraftSettings(episodes=1, embedder=distinct, allow_unsafe=allow)
+    proposer = DraftProposer(settings, lm=client, guards=None, on_phase=lambda text: None, before_tool=lambda: None)
+    asyncio.run(proposer.propose(graph))
+    (run,) = proposer.runs
+    if allow:
+        assert len(SEEN) == 1 and len(run.episodes) == 1
+    else:
+        assert SEEN == [] and run.episodes == [] and run.stopped.startswith("not explored: POST")

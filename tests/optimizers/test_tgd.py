@@ -211,3 +211,21 @@ def test_guards_refuse_a_rewrite_that_names_a_training_example(scripted):
     (proposal,) = asyncio.run(opt.propose(guards=guards))
     assert [c.new for c in proposal.changes] == ["Check the edge cases before answering."]
     assert "skjkasdkd" in proposal.rejected[0]["reason"]
+
+
+def test_a_rewrite_whose_model_call_keeps_failing_is_skipped_with_the_reason(scripted):
+    from dspy.utils.exceptions import LMServerError
+
+    def down(messages):
+        raise LMServerError("The server had an error (injected)", status=500)
+
+    client = scripted(down, num_retries=0)
+    param = Param("Write.", description="the instructions of agent 'writer'", kind="instructions")
+    opt = TextualGradientDescent([("final.writer.instructions", param)], lm=client, task="Answer.")
+    param.grads.append("Fix it.")
+    proposal = opt.step()  # a failed call is the model's fault: the step goes on without a rewrite
+    assert param.value == "Write." and proposal.changes == []
+    reasons = [r["reason"] for r in proposal.rejected]
+    assert len(reasons) == 2 and len(client.dspy_lm.requests) == 2
+    assert all(r.startswith("the model call failed: model scripted/test: ") for r in reasons)
+    assert all("The server had an error (injected)" in r for r in reasons)

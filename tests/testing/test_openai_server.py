@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from http import client as http_client
 from typing import Any
 
 # LiteLLM fetches its model cost map at import unless told not to; tests must not touch the net.
@@ -24,8 +25,11 @@ from ann.testing import (  # noqa: E402
     empty_content,
     garbage,
     hang,
+    random_faults,
     rate_limit,
+    reset,
     server_error,
+    truncated,
 )
 
 MESSAGES = [{"role": "user", "content": "what is two plus two"}]
@@ -278,6 +282,10 @@ def test_close_is_fast_during_a_hang_and_frees_the_port() -> None:
         (lambda: OpenAIServer(models=()), ValueError),
         (lambda: rate_limit(-1), ValueError),
         (lambda: hang("5"), ValueError),
+        (lambda: OpenAIServer(fault_policy=0.3), TypeError),
+        (lambda: random_faults(1.5), ValueError),
+        (lambda: random_faults(0.3, faults=[]), ValueError),
+        (lambda: random_faults(0.3, faults=["reset"]), TypeError),
     ],
 )
 def test_bad_arguments_are_refused(make: Any, error: type[Exception]) -> None:
@@ -289,3 +297,59 @@ def test_inject_refuses_non_faults(server: OpenAIServer) -> None:
     with pytest.raises(TypeError):
         server.inject("rate_limit")  # type: ignore[arg-type]
     assert isinstance(hang(1), Fault)
+
+
+CHAT = {"model": "test", "messages": MESSAGES}
+
+
+def test_rate_limit_without_retry_after_sends_no_such_header(server: OpenAIServer) -> None:
+    server.inject(rate_limit(None))
+    status, headers, _ = http(server, "POST", "/v1/chat/completions", CHAT)
+    assert status == 429
+    assert not {"retry-after", "retry-after-ms"} & {name.lower() for name in headers}
+
+
+def test_reset_drops_the_connection_without_a_reply(server: OpenAIServer) -> None:
+    server.inject(reset())
+    with pytest.raises((ConnectionResetError, urllib.error.URLError, http_client.RemoteDisconnected)):
+        http(server, "POST", "/v1/chat/completions", CHAT)
+    server.inject(reset())
+    with pytest.raises(litellm.InternalServerError, match="Connection error"):  # LiteLLM's name for it
+        complete(server)
+    assert complete(server).choices[0].message.content == "four"
+
+
+def test_truncated_sends_half_a_completion_as_json(server: OpenAIServer) -> None:
+    server.inject(truncated())
+    status, headers, body = http(server, "POST", "/v1/chat/completions", CHAT)
+    assert status == 200 and int(headers["Content-Length"]) == len(body)
+    assert body.startswith(b'{"id": "chatcmpl-ann')
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+
+
+def test_random_faults_depend_only_on_seed_body_and_occurrence() -> None:
+    policy = random_faults(0.3, seed=7)
+    bodies = [{"model": "test", "messages": [{"role": "user", "content": f"q{i}"}]} for i in range(2000)]
+    first = [policy(body, 0) for body in bodies]
+    assert [policy(body, 0) for body in reversed(bodies)] == first[::-1]  # arrival order does not matter
+    assert [random_faults(0.3, seed=7)(body, 0) for body in bodies] == first
+    assert [random_faults(0.3, seed=8)(body, 0) for body in bodies] != first
+    assert [policy(body, 1) for body in bodies] != first  # a retry draws afresh
+    assert 0.27 < sum(f is not None for f in first) / len(first) < 0.33
+    kinds = {f.kind for f in first if f is not None}
+    assert kinds == {"rate_limit", "server_error", "reset", "hang", "truncated", "garbage"}
+    assert {f.seconds for f in first if f is not None and f.kind == "rate_limit"} == {1.0, None}
+
+
+def test_a_fault_policy_decides_each_request_and_the_server_tallies_it() -> None:
+    def policy(body: dict[str, Any], occurrence: int) -> Fault | None:
+        return server_error() if occurrence < 2 else None  # each distinct request fails twice, then passes
+
+    with OpenAIServer(reply=lambda request: "four", fault_policy=policy) as server:
+        server.inject(garbage())  # a queued fault comes first, and counts as an occurrence
+        statuses = [http(server, "POST", "/v1/chat/completions", CHAT)[0] for _ in range(4)]
+        assert statuses == [200, 500, 200, 200]
+        assert server.faults_served == {"garbage": 1, "server_error": 1}
+        # Only the completions sent in full count as answered, with their word-count tokens.
+        assert server.answered == {"completions": 2, "prompt_tokens": 10, "completion_tokens": 2}

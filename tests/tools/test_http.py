@@ -16,6 +16,7 @@ from tests.shop_api import SEEN, openapi, short_form
 @pytest.mark.parametrize("form", [short_form, openapi])
 def test_operations_are_called_for_real_with_path_query_and_body_arguments(api, tmp_path, monkeypatch, form):
     monkeypatch.setenv("SHOP_KEY", "sk-shop-secret")
+    monkeypatch.setenv("ANN_TOOL_ENV", "SHOP_KEY")
     path = tmp_path / "api.json"
     path.write_text(json.dumps(form(api)), encoding="utf-8")
     tools = load_tools(path)
@@ -38,6 +39,7 @@ def test_operations_are_called_for_real_with_path_query_and_body_arguments(api, 
 
 def test_a_key_from_the_environment_is_sent_but_never_kept(api, tmp_path, monkeypatch, scripted):
     monkeypatch.setenv("SHOP_KEY", "sk-shop-secret")
+    monkeypatch.setenv("ANN_TOOL_ENV", "SHOP_KEY")
     path = tmp_path / "api.yaml"
     path.write_text(json.dumps(short_form(api)), encoding="utf-8")
     tool = load_tools(path)["stock_level"]
@@ -67,3 +69,38 @@ def test_a_bad_api_file_is_one_line_naming_the_file_and_field(tmp_path):
     path.write_text(json.dumps({"openapi": "3.0.0", "paths": {}}), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"api\.json: cannot read API tools \(the OpenAPI document has no servers"):
         load_tools(path)
+
+
+def test_a_header_may_name_only_variables_the_operation_declares(tmp_path, api):
+    path = tmp_path / "api.yaml"
+    operation = short_form(api)["operations"][0]
+    path.write_text(json.dumps({"operations": [{**operation, "env": []}]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"api\.yaml: operations\.0: .*header Authorization reads \$\{SHOP_KEY\}, "
+                       r"which `env:` does not declare"):  # fmt: skip
+        load_tools(path)
+    moving_host = {**operation, "url": "http://{host}/stock/{sku}"}
+    path.write_text(json.dumps({"operations": [moving_host]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"must name its host, not take it from an argument"):
+        load_tools(path)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "sent"),
+    [(None, False), ("OTHER_KEY", False), ("SHOP_KEY@shop.example", False), ("SHOP_KEY@127.0.0.1", True),
+     ("OTHER_KEY, SHOP_KEY", True)],
+)  # fmt: skip
+def test_a_declared_variable_is_sent_only_where_the_user_allows_it(api, tmp_path, monkeypatch, allowed, sent):
+    monkeypatch.setenv("SHOP_KEY", "sk-shop-secret")
+    if allowed is None:
+        monkeypatch.delenv("ANN_TOOL_ENV", raising=False)
+    else:
+        monkeypatch.setenv("ANN_TOOL_ENV", allowed)
+    path = tmp_path / "api.yaml"
+    path.write_text(json.dumps(short_form(api)), encoding="utf-8")
+    result = asyncio.run(load_tools(path)["stock_level"].call({"sku": "SKU-1042"}))
+    if sent:
+        assert result.ok and SEEN[0]["auth"] == "Bearer sk-shop-secret"
+    else:
+        assert not result.ok and SEEN == []  # no request at all, so the key went nowhere
+        assert "environment variable SHOP_KEY, which the user has not allowed for 127.0.0.1" in result.output
+        assert "ANN_TOOL_ENV=SHOP_KEY" in result.output and "sk-shop-secret" not in result.output

@@ -3,7 +3,7 @@ rises), and refined docs with their exploration log in the bundle."""
 
 import asyncio
 import json
-import os
+from pathlib import Path
 
 from ann import Agent, Example, Graph, Layer
 from ann.bundle import load_bundle, make_bundle, save_bundle
@@ -92,7 +92,8 @@ def test_draft_docs_that_raise_validation_are_kept_with_their_exploration_log(sc
     saved = json.loads((tmp_path / "out" / "bundle.json").read_text())
     assert saved["params"]["solve.helper.tools.to_metres.doc"]["value"] == GOOD_DOC
     assert saved["draft"][0]["tool"] == "to_metres" and saved["draft"][0]["episodes"][0]["result"] == "0.3048"
-    assert saved["spec"]["tools"] == os.path.relpath(__file__, tmp_path / "out")  # moves with the bundle
+    assert saved["spec"]["tools"] == "bundle.tools.py"  # a copy beside the bundle: it moves with it
+    assert (tmp_path / "out" / "bundle.tools.py").read_bytes() == Path(__file__).read_bytes()
     reloaded = Graph.load(tmp_path / "out" / "bundle.json")
     assert reloaded.tools()[0].doc.value == GOOD_DOC
     assert load_bundle(tmp_path / "out" / "bundle.json").draft[0].final_doc == GOOD_DOC

@@ -25,6 +25,7 @@ class DraftSettings:
     phi: float = 0.9
     tau: float = 0.75
     embedder: Embedder = field(default_factory=LocalEmbedder)
+    allow_unsafe: frozenset[str] = frozenset()  # tools DRAFT may call though they are not safe (POST, DELETE…)
 
     def knobs(self) -> dict[str, Any]:
         """The settings ``refine_tool`` takes (and a log records): all but the embedder."""
@@ -53,7 +54,8 @@ class DraftProposer:
             self.before_tool()
             self.on_phase(f"DRAFT exploring {tool.name}")
             before = tool.doc.value
-            log = await refine_tool(tool, self.lm, self.settings.embedder, **self.settings.knobs(), trace=self.trace)
+            log = await refine_tool(tool, self.lm, self.settings.embedder, **self.settings.knobs(), trace=self.trace,
+                                    allow_unsafe=tool.name in self.settings.allow_unsafe)  # fmt: skip
             self.runs.append(log)
             new, tool.doc.value = tool.doc.value, before  # applied later, with the others, if the gate keeps them
             if new == before:

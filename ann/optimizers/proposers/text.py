@@ -7,7 +7,6 @@ caught before it costs a validation run. The screened winner is the candidate; t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 
 from ann.datasets.example import Example
@@ -17,6 +16,7 @@ from ann.optimizers.guards import Guards
 from ann.optimizers.loss import LossItem, TextLoss
 from ann.optimizers.proposers.candidate import Candidate, Proposed, change_records
 from ann.optimizers.tgd import Proposal, TextualGradientDescent
+from ann.tasks import gather_all
 
 
 class TextProposer:
@@ -45,7 +45,7 @@ class TextProposer:
         """One candidate rewrite (or why there is none); ``critiques`` and ``solved`` describe the minibatch."""
         self.on_phase("forward + loss")
         results = await graph.abatch(list(batch))
-        items = await asyncio.gather(*(self.loss.acall(ex, res) for ex, res in zip(batch, results, strict=True)))
+        items = await gather_all(*(self.loss.acall(ex, res) for ex, res in zip(batch, results, strict=True)))
         self.loss.items = list(items)  # example order, whichever call finished first
         train_score = self.loss.score
         self.solved = [item for item in items if item.critique is None and item.result.error is None]

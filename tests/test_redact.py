@@ -1,0 +1,35 @@
+"""redact(): which environment values count as secrets, and that each is masked wherever it shows."""
+
+import pytest
+
+from ann.redact import MASK, redact, secret_values
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANN_TOOL_ENV", raising=False)
+
+
+@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "HF_TOKEN", "DB_PASSWORD", "my_secret", "AZURE_AUTH"])
+def test_a_variable_named_like_a_secret_is_masked_everywhere_it_shows(monkeypatch, name) -> None:
+    monkeypatch.setenv(name, "value-0123456789")
+    text = "got value-0123456789, twice: 'value-0123456789'"
+    assert redact(text) == f"got {MASK}, twice: '{MASK}'"
+
+
+def test_a_variable_http_tools_may_read_is_a_secret_whatever_its_name(monkeypatch) -> None:
+    monkeypatch.setenv("SHOP_CREDS", "creds-0123456789")
+    assert "creds-0123456789" not in secret_values()
+    monkeypatch.setenv("ANN_TOOL_ENV", "OTHER, SHOP_CREDS@api.example.com")
+    assert redact("Bearer creds-0123456789") == f"Bearer {MASK}"
+
+
+def test_short_values_and_other_variables_are_left_alone(monkeypatch) -> None:
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    monkeypatch.setenv("GREETING", "hello-0123456789")
+    assert redact("false hello-0123456789") == "false hello-0123456789"
+
+
+def test_an_extra_secret_is_masked_and_the_longest_goes_first(monkeypatch) -> None:
+    monkeypatch.setenv("A_KEY", "sk-0123456789")
+    assert redact("sk-0123456789-more", ["sk-0123456789-more", None]) == MASK
