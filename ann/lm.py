@@ -24,6 +24,7 @@ from typing import Any, Literal
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import dspy  # noqa: E402
+import litellm  # noqa: E402
 from dspy.utils.exceptions import LMError as DspyLMError  # noqa: E402
 from dspy.utils.exceptions import is_retryable_lm_error  # noqa: E402
 
@@ -179,6 +180,7 @@ class ModelClient:
             extra["api_base"] = config.api_base
         if config.api_key:
             extra["api_key"] = config.api_key
+        self.sends_seed = _accepts_seed(config.model)
         self.dspy_lm = lm or dspy.LM(
             config.model,
             engine="litellm",
@@ -234,7 +236,7 @@ class ModelClient:
         }
         if response_format is not None:
             settings["response_format"] = response_format
-        if self.config.seed is not None:
+        if self.config.seed is not None and self.sends_seed:
             settings["seed"] = self.config.seed + sample
         endpoint = self.config.endpoint_id or self.config.api_base
         key = request_key(
@@ -361,3 +363,16 @@ def _completion_from(response: Any, latency: float) -> Completion:
 
 def _get(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _accepts_seed(model: str) -> bool:
+    """Whether LiteLLM lets `model` take a sampling seed; Anthropic's API, for one, refuses it.
+
+    Unknown providers get the seed (LiteLLM then reports any refusal as a call error).
+    """
+    provider, _, name = model.partition("/")
+    try:
+        supported = litellm.get_supported_openai_params(model=name or provider, custom_llm_provider=provider or None)
+    except Exception:  # noqa: BLE001 - an unknown provider is not our error to raise here
+        return True
+    return supported is None or "seed" in supported

@@ -19,6 +19,7 @@ from ann.datasets.example import Example
 from ann.errors import LMError
 from ann.lm import Completion, ModelClient, ModelConfig
 from ann.testing import OpenAIServer, empty_content, garbage, hang, rate_limit, reset, server_error, truncated
+from ann.testing.scripted_lm import ScriptedLM
 from ann.trace import save_traces
 
 KEY = "sk-secret-123"
@@ -301,3 +302,16 @@ def test_a_cancelled_call_runs_to_its_end_and_is_counted() -> None:
         # The server answered, so the call is counted: a budget sees what was really spent.
         assert server.answered["completions"] == 1
         assert (client.usage.calls, client.usage.prompt_tokens, client.pending) == (1, 8, 0)
+
+
+@pytest.mark.parametrize(
+    ("model", "sends_seed"),
+    [("anthropic/claude-3-5-haiku-latest", False), ("openai/gpt-4o-mini", True), ("ollama/llama3", True)],
+)
+def test_the_seed_is_sent_only_to_models_that_take_one(model: str, sends_seed: bool) -> None:
+    lm = ScriptedLM(["hello"])
+    client = ModelClient(ModelConfig(model, seed=7), lm=lm)
+    asyncio.run(client.complete([{"role": "user", "content": "hi"}]))
+    assert ("seed" in lm.requests[0]) is sends_seed
+    if sends_seed:
+        assert lm.requests[0]["seed"] == 7
