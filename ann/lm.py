@@ -93,7 +93,7 @@ class ModelConfig:
             raise ValueError(f"max_failures must be a fraction in [0, 1], got {self.max_failures}")
 
     def describe(self) -> str:
-        where = f" at {self.api_base}" if self.api_base else ""
+        where = f" at {redact(self.api_base)}" if self.api_base else ""
         return f"{self.label or self.model}{where}"
 
     def public(self) -> dict[str, Any]:

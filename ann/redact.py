@@ -19,6 +19,8 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", r
 # Shorter values ("1", "true") are settings, not secrets, and masking them would garble text.
 _MIN_LENGTH = 8
 _TOOL_ENV = "ANN_TOOL_ENV"  # the variables HTTP tool headers may read (see ann.tools.http)
+# Credentials written into a URL: scheme://user:password@host.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 
 
 def secret_values(extra: Iterable[str | None] = ()) -> list[str]:
@@ -31,7 +33,8 @@ def secret_values(extra: Iterable[str | None] = ()) -> list[str]:
 
 
 def redact(text: str, extra: Iterable[str | None] = ()) -> str:
-    """``text`` with every secret (see `secret_values`) replaced by ``[redacted]``.
+    """``text`` with every secret (see `secret_values`) and every URL's ``user:password@`` replaced
+    by ``[redacted]``.
 
     Example:
         >>> os.environ["OPENAI_API_KEY"] = "sk-abc123456789"
@@ -41,4 +44,4 @@ def redact(text: str, extra: Iterable[str | None] = ()) -> str:
     for value in secret_values(extra):
         if value in text:
             text = text.replace(value, MASK)
-    return text
+    return _URL_CREDENTIALS.sub(lambda match: f"{match['scheme']}{MASK}@", text)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ann.lm import ModelConfig
 from ann.redact import MASK, redact, secret_values
 
 
@@ -33,3 +34,10 @@ def test_short_values_and_other_variables_are_left_alone(monkeypatch) -> None:
 def test_an_extra_secret_is_masked_and_the_longest_goes_first(monkeypatch) -> None:
     monkeypatch.setenv("A_KEY", "sk-0123456789")
     assert redact("sk-0123456789-more", ["sk-0123456789-more", None]) == MASK
+
+
+def test_credentials_in_a_url_are_masked_and_a_model_description_shows_none() -> None:
+    url = "https://bob:not-in-any-env-var@llm.example.com/v1"
+    assert redact(f"calling {url} failed") == "calling https://[redacted]@llm.example.com/v1 failed"
+    assert redact("see http://example.com/a@b") == "see http://example.com/a@b"
+    assert "not-in-any-env-var" not in ModelConfig("openai/x", api_base=url).describe()
