@@ -21,6 +21,7 @@ from ann.errors import (
 )
 from ann.evaluate import EvalReport, aevaluate
 from ann.graph import Graph
+from ann.interop import from_dspy
 from ann.layers.layer import Layer
 from ann.lm import ModelClient, ModelConfig
 from ann.params import Param
@@ -53,6 +54,7 @@ __all__ = [
     "Usage",
     "aevaluate",
     "connect",
+    "from_dspy",
     "graph_from_spec",
     "load_spec",
     "__version__",

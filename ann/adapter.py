@@ -8,12 +8,10 @@ several, the reply is a JSON object; the backend is asked to constrain it to a J
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Literal, get_args, get_origin
 
 import dspy
 
-from ann.errors import ParseError
 from ann.prompts import (
     AGENT_SYSTEM,
     INPUT_FIELD,
@@ -23,15 +21,10 @@ from ann.prompts import (
     REPLY_TEXT,
 )
 from ann.render import render
+from ann.replies import field_label, parse_json_object, parse_reply
 
-_FENCE = re.compile(r"^```(?:json)?\s*\n?(.*?)\n?```\s*$", re.DOTALL)
-
-
-def field_label(name: str) -> str:
-    """``final_answer`` → ``Final answer``."""
-    words = name.replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
-
+__all__ = ["AnnAdapter", "field_label", "output_choices", "output_schema", "parse_json_object", "parse_reply",
+           "wants_json"]  # fmt: skip
 
 def output_choices(signature: type[dspy.Signature]) -> dict[str, list[str]]:
     """Output fields restricted to a fixed set of values (annotated ``Literal[...]``)."""
@@ -136,54 +129,3 @@ class AnnAdapter(dspy.Adapter):
             json_reply=wants_json(signature, json_reply=self.json_reply),
             choices=output_choices(signature),
         )
-
-
-def parse_json_object(text: str, *, expected: str) -> dict[str, Any]:
-    """The JSON object in a reply (inside a code fence or surrounding prose, if any).
-
-    Raises:
-        ParseError: No JSON object found; the message says what was ``expected``.
-    """
-    fenced = _FENCE.match(text.strip())
-    body = fenced.group(1) if fenced else text
-    start, end = body.find("{"), body.rfind("}")
-    try:
-        # strict=False: llama.cpp's JSON grammar lets raw newlines into strings, which is still
-        # the model's answer, not garbage.
-        data = json.loads(body[start : end + 1], strict=False) if start >= 0 and end > start else None
-    except json.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict):
-        raise ParseError(f"expected a JSON object {expected}, got: {text.strip()[:120]!r}", raw=text)
-    return data
-
-
-def parse_reply(
-    output_fields: list[str],
-    completion: str,
-    *,
-    json_reply: bool = False,
-    choices: dict[str, list[str]] | None = None,
-) -> dict[str, str]:
-    """Turn a reply into output fields.
-
-    Raises:
-        ParseError: The reply is empty; or (for JSON replies) not a JSON object holding every
-            field; or a value outside its field's choices. ``raw`` keeps the reply.
-    """
-    text = (completion or "").strip()
-    if not text:
-        raise ParseError("the model returned an empty reply", raw=completion or "")
-    if len(output_fields) == 1 and not json_reply:
-        return {output_fields[0]: text}
-    data = parse_json_object(text, expected=f"with keys {output_fields}")
-    missing = [name for name in output_fields if name not in data]
-    if missing:
-        raise ParseError(f"reply JSON lacks keys {missing}: {text[:120]!r}", raw=text)
-    values = {name: data[name] if isinstance(data[name], str) else json.dumps(data[name]) for name in output_fields}
-    for name, allowed in (choices or {}).items():
-        match = [choice for choice in allowed if choice.casefold() == values[name].strip().casefold()]
-        if not match:
-            raise ParseError(f"'{name}' must be one of {allowed}, got {values[name][:60]!r}", raw=text)
-        values[name] = match[0]
-    return values

@@ -6,13 +6,14 @@ import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, Literal
-
-import dspy
+from typing import TYPE_CHECKING, Any, Literal
 
 from ann.params import Param
 from ann.prompts import AGENT_ROLE
 from ann.render import render
+
+if TYPE_CHECKING:
+    import dspy  # imported where a signature is built: it takes seconds, and `ann show` builds none
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -103,6 +104,8 @@ def _make_signature(
     described: tuple[tuple[str, str], ...],
     allowed: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> type[dspy.Signature]:
+    import dspy
+
     # Building a signature creates a pydantic model class; the same texts give the same class.
     desc = dict(described)
     choices = dict(allowed)

@@ -7,6 +7,7 @@ data it was trained on, and the training settings. It never holds API keys.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -42,10 +43,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Evidence(_Strict):
+    """What validation said when a change was kept: both mean scores and the gate's paired verdict."""
+
+    val_before: float | None = Field(default=None, description="the incumbent's validation score")
+    val_after: float | None = Field(default=None, description="the changed graph's validation score")
+    wins: int | None = Field(default=None, description="validation examples the change improved")
+    losses: int | None = Field(default=None, description="validation examples the change made worse")
+    ties: int | None = None
+    p_value: float | None = Field(default=None, description="one-sided sign test of wins against losses")
+    reason: str | None = Field(default=None, description="the rule the gate applied")
+
+
 class ParamHistory(_Strict):
+    """One accepted value of a param, and its provenance: the step, the gradient and the evidence."""
+
     value: str
     score: float | None = None
     step: int | None = None
+    gradient: str | None = Field(default=None, description="the textual gradient the rewrite answered")
+    evidence: Evidence | None = None
 
 
 class ParamRecord(_Strict):
@@ -75,6 +92,8 @@ class Bundle(_Strict):
     draft: list[DraftRun] = Field(default_factory=list, description="DRAFT explorations of the graph's tools")
     tools_sha256: str | None = Field(default=None, description="sha256 of spec.tools when the bundle was written; "
                                      "loading imports the tools file only if it still matches")  # fmt: skip
+    sha256: str | None = Field(default=None, description="sha256 of the bundle's content without this field "
+                               "(see ann.bundle.content_digest); `ann show --verify` checks it")  # fmt: skip
 
 
 def layer_specs(graph: Graph) -> list[LayerSpec]:
@@ -161,7 +180,10 @@ def make_bundle(
             description=p.description,
             kind=p.kind,
             trainable=p.trainable,
-            history=[ParamHistory(value=e.value, score=e.score, step=e.step) for e in p.history],
+            history=[
+                ParamHistory(value=e.value, score=e.score, step=e.step, gradient=e.gradient, evidence=e.evidence)
+                for e in p.history
+            ],
         )
         for name, p in graph.named_parameters()
     }
@@ -187,7 +209,10 @@ def restore_params(graph: Graph, bundle: Bundle) -> None:
         if record is not None:
             param.value = record.value
             param.trainable = record.trainable
-            param.history = [HistoryEntry(h.value, h.score, h.step) for h in record.history] or param.history
+            param.history = [
+                HistoryEntry(h.value, h.score, h.step, h.gradient, h.evidence.model_dump() if h.evidence else None)
+                for h in record.history
+            ] or param.history
 
 
 def save_bundle(bundle: Bundle, path: str | Path) -> None:
@@ -215,7 +240,39 @@ def save_bundle(bundle: Bundle, path: str | Path) -> None:
             tools = copy
         digest = tools_digest(tools)
     bundle = bundle.model_copy(update={"spec": with_paths_relative_to(spec, path.parent), "tools_sha256": digest})
-    atomic_write_text(path, bundle.model_dump_json(indent=2, exclude_none=False) + "\n")
+    data = json.loads(bundle.model_dump_json(exclude={"sha256"}))  # the values exactly as the file holds them
+    data["sha256"] = content_digest(data)
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def content_digest(data: dict[str, Any]) -> str:
+    """The sha256 of a bundle's content: every field but ``sha256``, as compact JSON with sorted keys."""
+    content = {key: value for key, value in data.items() if key != "sha256"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def verify_bundle(path: str | Path) -> str:
+    """Check that a bundle's content still has the sha256 it was saved with.
+
+    Returns:
+        The digest, when it matches.
+
+    Raises:
+        ConfigError: The file is not a valid bundle, records no hash, or was edited or corrupted
+            since it was saved; one line naming the file and the field.
+    """
+    path = Path(path)
+    load_bundle(path)  # a valid bundle first: its errors are the more useful ones
+    data = json.loads(read_text_file(path, "bundle"))
+    recorded = data.get("sha256")
+    if recorded is None:
+        raise ConfigError(f"{path}: sha256: the bundle records no content hash (saved by an older ann)")
+    actual = content_digest(data)
+    if actual != recorded:
+        raise ConfigError(f"{path}: sha256: the content does not match the recorded hash ({recorded[:12]}…, "
+                          f"content {actual[:12]}…): edited or corrupted since it was saved")  # fmt: skip
+    return actual
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -241,7 +298,10 @@ def load_bundle(path: str | Path) -> Bundle:
     if problem:
         raise ConfigError(f"{path}: too large: {problem}")
     if data.get("version") != BUNDLE_VERSION:
-        raise ConfigError(f"{path}: bundle version {data.get('version')!r} is not supported (this ann reads 1)")
+        version = data.get("version")
+        newer = isinstance(version, int) and version > BUNDLE_VERSION
+        hint = "; a newer ann wrote it, so upgrade ann" if newer else ""
+        raise ConfigError(f"{path}: bundle version {version!r} is not supported (this ann reads 1{hint})")
     try:
         bundle = Bundle.model_validate(data)
     except ValidationError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ann.adapter import AnnAdapter, output_choices, output_schema, parse_reply, wants_json
 from ann.agent import Agent
 from ann.errors import BudgetExceeded, LMError, ParseError
 from ann.lm import ModelClient, json_response_format
@@ -88,6 +87,9 @@ async def ask_agent(
         ParseError: The reply did not fit the output fields (recorded in the trace).
         LMError: The model could not be reached (recorded in the trace).
     """
+    # ann.adapter builds on dspy, which takes seconds to import: imported at the first call, not at startup.
+    from ann.adapter import AnnAdapter, output_choices, output_schema, parse_reply, wants_json
+
     adapter = AnnAdapter(json_reply=json_reply)
     signature = agent.signature(inputs, outputs, descriptions, choices)
     messages = adapter.format(signature, agent.demo_examples(), values)

@@ -1,4 +1,4 @@
-"""Graph: layers of agent teams as a networkx DAG whose edges carry the fields they pass."""
+"""Graph: layers of agent teams as a DAG whose edges carry the fields they pass."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import asyncio
 import fnmatch
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from ann.datasets.example import Example
 from ann.engine import Result, run_batch, run_graph
@@ -16,6 +14,9 @@ from ann.errors import GraphError
 from ann.layers.layer import Layer
 from ann.lm import ModelClient
 from ann.params import Param
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 INPUT = "<input>"
 
@@ -74,10 +75,27 @@ class Graph:
             if layer.name in self.layers or layer.name == INPUT:
                 raise GraphError(f"layer '{layer.name}': duplicate layer name")
             self.layers[layer.name] = layer
-        self.dag = self._build()
-        self.order: list[str] = [node for node in nx.topological_sort(self.dag) if node != INPUT]
+        # (source, target) -> the fields that edge passes, in the order the edges were found
+        self._edges = self._build()
+        self.order: list[str] = [node for node in _topological_order(self._edges, self.layers) if node != INPUT]
 
-    def _build(self) -> nx.DiGraph:
+    @property
+    def dag(self) -> nx.DiGraph:
+        """The graph as a networkx DiGraph: nodes are ``<input>`` and the layers, edges carry ``fields``.
+
+        Built on request, so that a command that never asks for it (`ann show`) never imports networkx.
+        """
+        import networkx as nx
+
+        dag = nx.DiGraph()
+        dag.add_node(INPUT)
+        for layer in self.layers.values():
+            dag.add_node(layer.name, layer=layer)
+        for (source, target), fields in self._edges.items():
+            dag.add_edge(source, target, fields=list(fields))
+        return dag
+
+    def _build(self) -> dict[tuple[str, str], list[str]]:
         if not self.inputs:
             raise GraphError("graph: no inputs; name at least one input field")
         producer: dict[str, str] = {name: INPUT for name in self.inputs}
@@ -87,21 +105,14 @@ class Graph:
                     first = "the graph input" if producer[name] == INPUT else f"layer '{producer[name]}'"
                     raise GraphError(f"layer '{layer.name}': output '{name}' is already produced by {first}")
                 producer[name] = layer.name
-        dag = nx.DiGraph()
-        dag.add_node(INPUT)
-        for layer in self.layers.values():
-            dag.add_node(layer.name, layer=layer)
+        edges: dict[tuple[str, str], list[str]] = {}
         for layer in self.layers.values():
             for name in layer.inputs:
                 if name not in producer:
                     raise GraphError(
                         f"layer '{layer.name}': input '{name}' is not a graph input nor any layer's output"
                     )
-                source = producer[name]
-                if dag.has_edge(source, layer.name):
-                    dag.edges[source, layer.name]["fields"].append(name)
-                else:
-                    dag.add_edge(source, layer.name, fields=[name])
+                edges.setdefault((producer[name], layer.name), []).append(name)
         for name in self.outputs:
             if name not in producer or producer[name] == INPUT:
                 raise GraphError(f"graph: output '{name}' is not produced by any layer")
@@ -110,12 +121,7 @@ class Graph:
                 raise GraphError(f"field '{name}': choices are given but no layer produces it")
             if not values or not all(isinstance(v, str) and v for v in values):
                 raise GraphError(f"field '{name}': choices must be a non-empty list of non-empty strings")
-        try:
-            cycle = nx.find_cycle(dag)
-        except nx.NetworkXNoCycle:
-            return dag
-        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        raise GraphError(f"layer '{cycle[0][0]}': cycle in the graph: {path}")
+        return edges
 
     def named_parameters(self) -> Iterator[tuple[str, Param]]:
         """Every param with its dotted name (``solve.alice.instructions``), each param once."""
@@ -143,7 +149,7 @@ class Graph:
         """Take ``other``'s layers (a structural edit that was kept); inputs, outputs and task stay."""
         if other.inputs != self.inputs or other.outputs != self.outputs:
             raise GraphError("a structural edit may not change the graph's inputs or outputs")
-        self.layers, self.dag, self.order = other.layers, other.dag, other.order
+        self.layers, self._edges, self.order = other.layers, other._edges, other.order
 
     def freeze(self, *patterns: str) -> list[str]:
         """Make params matching any pattern (``solve.*.role``, ``*.instructions``) untrainable.
@@ -271,3 +277,46 @@ def _run_sync(coro: Any) -> Any:
         return asyncio.run(coro)
     coro.close()
     raise GraphError("called synchronously inside a running event loop; use `await graph.acall(...)` instead")
+
+
+def _topological_order(edges: dict[tuple[str, str], list[str]], layers: dict[str, Layer]) -> list[str]:
+    """``<input>`` and the layers in dependency order, generation by generation (as networkx's
+    ``topological_sort`` gives them, so orders stay what they were when networkx computed them).
+
+    Raises:
+        GraphError: The layers form a cycle, named layer by layer.
+    """
+    nodes = [INPUT, *layers]
+    children: dict[str, list[str]] = {node: [] for node in nodes}
+    waiting: dict[str, int] = dict.fromkeys(nodes, 0)
+    for source, target in edges:
+        children[source].append(target)
+        waiting[target] += 1
+    order: list[str] = []
+    generation = [node for node in nodes if waiting[node] == 0]
+    while generation:
+        order += generation
+        ready = []
+        for node in generation:
+            for child in children[node]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        generation = ready
+    if len(order) < len(nodes):
+        cycle = _a_cycle([node for node in nodes if waiting[node] > 0], children)
+        raise GraphError(f"layer '{cycle[0]}': cycle in the graph: {' -> '.join([*cycle, cycle[0]])}")
+    return order
+
+
+def _a_cycle(stuck: list[str], children: dict[str, list[str]]) -> list[str]:
+    """One cycle among the layers a topological sort could not place (each has a stuck parent),
+    starting from its first layer in ``stuck``'s order."""
+    parents = {child: node for node in stuck for child in children[node] if child in stuck}
+    node, seen = stuck[0], []
+    while node not in seen:
+        seen.append(node)
+        node = parents[node]
+    cycle = list(reversed(seen[seen.index(node) :]))
+    first = cycle.index(min(cycle, key=stuck.index))
+    return cycle[first:] + cycle[:first]

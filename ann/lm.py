@@ -17,21 +17,22 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 # LiteLLM fetches its model price map at import unless told to use the bundled copy; offline that
 # costs seconds of retries. Set before anything imports litellm.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import dspy  # noqa: E402
-import litellm  # noqa: E402
-from dspy.utils.exceptions import LMError as DspyLMError  # noqa: E402
-from dspy.utils.exceptions import is_retryable_lm_error  # noqa: E402
-
 from ann.cache import CallCache, request_key  # noqa: E402
 from ann.errors import LMError  # noqa: E402
 from ann.redact import redact  # noqa: E402
 from ann.trace import Usage  # noqa: E402
+
+# dspy and litellm take seconds to import; they are imported where a model is first called (in
+# ModelClient), so commands that call none (`ann show`, `ann diff`, `ann schema`) start at once.
+if TYPE_CHECKING:
+    import dspy
+    from dspy.utils.exceptions import LMError as DspyLMError
 
 SchemaStyle = Literal["llamacpp", "openai", "none"]
 MAX_RETRY_WAIT_S = 60.0  # the longest ann waits before a retry, whatever a server's Retry-After asks
@@ -181,16 +182,20 @@ class ModelClient:
         if config.api_key:
             extra["api_key"] = config.api_key
         self.sends_seed = _accepts_seed(config.model)
-        self.dspy_lm = lm or dspy.LM(
-            config.model,
-            engine="litellm",
-            cache=False,
-            num_retries=0,  # ann retries (see _send), so that each failed attempt is seen and counted
-            temperature=config.temperature,
-            max_tokens=config.max_tokens,
-            timeout=config.timeout_s,
-            **extra,
-        )
+        if lm is None:
+            import dspy
+
+            lm = dspy.LM(
+                config.model,
+                engine="litellm",
+                cache=False,
+                num_retries=0,  # ann retries (see _send), so that each failed attempt is seen and counted
+                temperature=config.temperature,
+                max_tokens=config.max_tokens,
+                timeout=config.timeout_s,
+                **extra,
+            )
+        self.dspy_lm = lm
 
     def _limit(self) -> asyncio.Semaphore:
         # A semaphore belongs to one event loop; sync callers start a fresh loop per run.
@@ -297,6 +302,9 @@ class ModelClient:
                 if cancelled:
                     raise asyncio.CancelledError
                 return completion
+            from dspy.utils.exceptions import LMError as DspyLMError
+            from dspy.utils.exceptions import is_retryable_lm_error
+
             if not isinstance(error, DspyLMError):
                 raise error
             self.usage.add(Usage(failed_attempts=1))
@@ -370,6 +378,8 @@ def _accepts_seed(model: str) -> bool:
 
     Unknown providers get the seed (LiteLLM then reports any refusal as a call error).
     """
+    import litellm
+
     provider, _, name = model.partition("/")
     try:
         supported = litellm.get_supported_openai_params(model=name or provider, custom_llm_provider=provider or None)

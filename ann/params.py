@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
 class HistoryEntry:
-    """One accepted value of a param and the validation score it earned (None before scoring)."""
+    """One accepted value of a param and why it was accepted: its provenance.
+
+    Attributes:
+        value: The text.
+        score: The validation score it earned (None for the starting value, before scoring).
+        step: The training step that proposed it.
+        gradient: The textual gradient (the feedback) the rewrite answered.
+        evidence: What validation said: ``val_before`` and ``val_after`` (mean scores of the incumbent
+            and of the change) and the gate's paired verdict (``wins``, ``losses``, ``ties``,
+            ``p_value``, ``reason``); a dict so a checkpoint stores it as JSON as it is.
+    """
 
     value: str
     score: float | None = None
     step: int | None = None
+    gradient: str | None = None
+    evidence: dict[str, Any] | None = None
 
 
 class Param:

@@ -159,6 +159,22 @@ class Spec(_Strict):
         return {"name": value} if isinstance(value, str) else value
 
 
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema of spec files (published as ``schema/spec-v1.schema.json``).
+
+    It accepts the loader's shorthands too: a field as its description alone
+    (``ticket: a customer's message``), and a metric or a model as its name alone (``metric: exact_match``).
+    """
+    schema = Spec.model_json_schema()
+    schema["title"] = "ann spec, version 1"
+    props = schema["properties"]
+    fields = props["fields"]["additionalProperties"]
+    props["fields"]["additionalProperties"] = {"anyOf": [fields, {"type": "string"}]}
+    props["metric"]["anyOf"].insert(1, {"type": "string", "description": "a metric's name, e.g. exact_match"})
+    props["model"] = {"anyOf": [props["model"], {"type": "string", "description": "a LiteLLM model string"}]}
+    return schema
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """The first problem pydantic found, as ``field.path: what is wrong`` on one line."""
     first = error.errors()[0]

@@ -1,27 +1,29 @@
-"""Regenerate bundle-v1.schema.json, the published JSON Schema of bundle files.
+"""Regenerate the published JSON Schemas: spec-v1.schema.json and bundle-v1.schema.json.
 
 Run after any change to ann/bundle.py or the spec models: `.venv/bin/python schema/make_schema.py`.
-tests/test_bundle.py fails while the committed file differs from ``bundle_schema()``.
+tests/test_schemas.py fails while a committed file differs from what the models give.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ann.bundle import bundle_schema
+from ann.schemas import SCHEMA_FILES
+from ann.schemas import schema_text as published_text
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "bundle-v1.schema.json"
+SCHEMA_DIR = Path(__file__).resolve().parent
+SCHEMA_PATH = SCHEMA_DIR / SCHEMA_FILES["bundle"]
 
 
-def schema_text() -> str:
+def schema_text(kind: str = "bundle") -> str:
     """The schema file's exact text: indented, keys sorted, one trailing newline."""
-    return json.dumps(bundle_schema(), indent=2, sort_keys=True) + "\n"
+    return published_text(kind)
 
 
 def main() -> None:
-    SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
-    print(f"wrote {SCHEMA_PATH}")
+    for kind, name in SCHEMA_FILES.items():
+        (SCHEMA_DIR / name).write_text(schema_text(kind), encoding="utf-8")
+        print(f"wrote {SCHEMA_DIR / name}")
 
 
 if __name__ == "__main__":

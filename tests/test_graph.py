@@ -22,6 +22,31 @@ def test_dag_edges_carry_field_names_and_order_is_topological():
     assert graph.dag.edges["<input>", "solve"]["fields"] == ["question"]
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_layer_order_is_networkx_topological_order(seed):
+    # The order is computed without networkx (so `ann show` need not import it), and must stay
+    # what networkx gave: it orders params in bundles and calls in traces.
+    import random
+
+    import networkx as nx
+
+    rng = random.Random(seed)
+    count = rng.randint(1, 7)
+    layers = []
+    for i in range(count):
+        reads = [f"f{j}" for j in range(i) if rng.random() < 0.4] or ["question"]
+        layers.append(layer(f"l{i}", reads, [f"f{i}"]))
+    rng.shuffle(layers)
+    graph = Graph(layers, inputs=["question"], outputs=[f"f{count - 1}"])
+    assert graph.order == [node for node in nx.topological_sort(graph.dag) if node != "<input>"]
+
+
+def test_a_cycle_is_named_from_its_first_layer():
+    layers = [layer("z", ["question"], ["w"]), layer("b", ["x"], ["y"]), layer("a", ["y", "w"], ["x"])]
+    with pytest.raises(GraphError, match="layer 'b': cycle in the graph: b -> a -> b"):
+        Graph(layers, inputs=["question"], outputs=["x"])
+
+
 def test_cycle_is_rejected_naming_layers():
     layers = [layer("a", ["question", "y"], ["x"]), layer("b", ["x"], ["y"])]
     with pytest.raises(GraphError, match="cycle in the graph: .*a.*b|cycle in the graph: .*b.*a"):

@@ -14,9 +14,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from ann.cli import compile as compile_command
+from ann.cli import diff as diff_command
 from ann.cli import eval as eval_command
+from ann.cli import export as export_command
 from ann.cli import plan as plan_command
 from ann.cli import run as run_command
+from ann.cli import schema as schema_command
 from ann.cli import show as show_command
 from ann.cli import tools as tools_command
 from ann.cli.common import model_flags
@@ -37,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     eval_command.add_parser(commands, parents)
     compile_command.add_parser(commands, parents)
     show_command.add_parser(commands, parents)
+    diff_command.add_parser(commands, parents)
+    schema_command.add_parser(commands, parents)
+    export_command.add_parser(commands, parents)
     plan_command.add_parser(commands, parents)
     tools_command.add_parser(commands, parents)
     return root

@@ -13,8 +13,9 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from ann.build import graph_from_spec
-from ann.bundle import restore_params, spec_from_graph
+from ann.bundle import restore_params, spec_from_graph, verify_bundle
 from ann.cli.common import read_source
+from ann.errors import ConfigError
 from ann.graph import Graph
 from ann.tools.module import read_tools
 
@@ -22,6 +23,9 @@ from ann.tools.module import read_tools
 def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("show", parents=parents, help="print a spec's or bundle's graph as a tree")
     parser.add_argument("spec", help="a YAML spec or a bundle .json")
+    parser.add_argument(
+        "--verify", action="store_true", help="first check a bundle's content hash; exit 2 if edited or corrupted"
+    )
     parser.set_defaults(handler=run_show)
 
 
@@ -56,6 +60,12 @@ def graph_tree(graph: Graph) -> Tree:
 
 
 def run_show(args: argparse.Namespace, console: Console) -> int:
+    if args.verify:
+        if not str(args.spec).endswith(".json"):
+            raise ConfigError(f"{args.spec}: --verify checks a bundle's content hash; a spec has none")
+        digest = verify_bundle(args.spec)
+        out = Console(stderr=True) if args.json else console  # --json keeps stdout one JSON document
+        out.print(f"sha256 {digest}: content matches", highlight=False, soft_wrap=True)
     spec, path, bundle = read_source(args, imports=False)
     graph = graph_from_spec(spec, source=path, tools=read_tools(spec.tools) if spec.tools else {})
     if bundle is not None:

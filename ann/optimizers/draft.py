@@ -14,9 +14,6 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import sacrebleu
-
-from ann.adapter import AnnAdapter, parse_reply
 from ann.agent import Agent
 from ann.calls import ask_agent, traced_call
 from ann.errors import ParseError
@@ -33,6 +30,7 @@ from ann.optimizers.prompts import (
     EXPLORER_TOO_SIMILAR,
 )
 from ann.render import render
+from ann.replies import parse_reply
 from ann.tools.exploration import DraftRun, Episode
 from ann.tools.tool import Tool
 from ann.trace import Trace
@@ -50,6 +48,8 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
 
 def bleu(old: str, new: str) -> float:
     """Sentence BLEU of the new doc against the old one, in [0, 1] (sacrebleu)."""
+    import sacrebleu  # a tenth of a second to import, and only DRAFT needs it
+
     return sacrebleu.sentence_bleu(new, [old]).score / 100
 
 
@@ -131,6 +131,8 @@ async def _explore(
     """A probe that differs from every earlier one (cosine < phi), regenerated at most 3 times."""
     history = "\n".join(render(EXPLORATION_LINE, args=json.dumps(e.args), result=clip(e.result, 200))
                         for e in run.episodes) or "(none)"  # fmt: skip
+    from ann.adapter import AnnAdapter  # it imports dspy (seconds): only when a model is called
+
     note = ""
     for regenerations in range(MAX_REGENERATIONS + 1):
         values = {"tool": tool.describe(), "earlier_explorations": history + note}

@@ -17,13 +17,14 @@ import re
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ann.datasets.example import Example
 from ann.embed import Embedder
 from ann.optimizers.describe import clip
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where vectors are compared: it slows every command's start
 
 COPY_WINDOW = 8  # a run of 8 words is never shared by chance, and any fewer flags stock phrases
 SHORT_MIN_CHARS = 6  # a one-word value shorter than this ("Ben", "yes", "4") occurs in text by chance
@@ -276,6 +277,8 @@ def _sentences(text: str) -> list[str]:
 
 
 def _unit_rows(vectors: Sequence[Sequence[float]]) -> np.ndarray:
+    import numpy as np
+
     matrix = np.asarray(vectors, dtype=np.float64).reshape(len(vectors), -1)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1, norms)
@@ -355,6 +358,8 @@ class Guards:
         )
         if not pieces:
             return None
+        import numpy as np
+
         vectors = await self._training_vectors(self.embedder)
         free = [p for p in _sentences(allowed) if len(words(p)) >= 2]
         embedded = _unit_rows(await self.embedder([*pieces, *free]))

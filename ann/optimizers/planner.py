@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ann.adapter import parse_reply
 from ann.build import graph_from_spec
 from ann.calls import traced_call
 from ann.datasets.example import Example
@@ -30,6 +29,7 @@ from ann.optimizers.prompts import (
     TEAM_TYPE_SUMMARIES,
 )
 from ann.render import render
+from ann.replies import parse_reply
 from ann.spec import GraphSpec, Spec
 from ann.trace import Trace
 

@@ -270,7 +270,7 @@ class Session:
                 self.opt.record(candidate.proposal, before=self.best.score, after=record.val_score,
                                 accepted=verdict.kept)  # fmt: skip
             if verdict.kept:
-                self._keep(candidate, scores, record.step)
+                self._keep(candidate, scores, record)
             elif candidate.graph is None:
                 self.opt.revert(candidate.proposal)
         if record.accepted:
@@ -288,16 +288,22 @@ class Session:
             report = await aevaluate(self.graph, self.valset, self.metric)
         return [item.metric.score for item in report.scored]
 
-    def _keep(self, candidate: Candidate, scores: list[float], step: int) -> None:
+    def _keep(self, candidate: Candidate, scores: list[float], record: StepRecord) -> None:
+        before = self.best.score
         self.unmeasured = True
         if candidate.graph is not None:
             self._replace(candidate.graph)
         self.best = self._snapshot(scores)
         self.run.best_score = self.best.score
+        # Each changed param keeps its provenance: the step, the gradient it answered, and the evidence.
+        evidence = {"val_before": before, "val_after": self.best.score, **(record.verdict or {})}
+        evidence.pop("kept", None)  # always true here
         params = dict(self.graph.named_parameters())
         for change in candidate.changes:
             if change["param"] in params:
-                params[change["param"]].history.append(HistoryEntry(change["new"], self.best.score, step))
+                params[change["param"]].history.append(HistoryEntry(
+                    change["new"], self.best.score, record.step, gradient=change.get("gradient"), evidence=evidence,
+                ))  # fmt: skip
 
     def _announce(self, count: int) -> None:
         steps_per_batch = 1 + bool(self.s.demos) + self.s.structure

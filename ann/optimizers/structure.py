@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ann.adapter import parse_reply
 from ann.build import graph_with_layers
 from ann.bundle import layer_specs
 from ann.calls import traced_call
@@ -24,6 +23,7 @@ from ann.lm import ModelClient, json_response_format
 from ann.optimizers.describe import clip, describe_graph, describe_team
 from ann.optimizers.prompts import ARCHITECT_SYSTEM, ARCHITECT_USER, PLANNER_TEAM_TYPE, TEAM_TYPE_SUMMARIES
 from ann.render import render
+from ann.replies import parse_reply
 from ann.spec import AgentSpec, LayerSpec
 from ann.trace import Trace
 

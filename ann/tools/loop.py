@@ -12,12 +12,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ann.adapter import AnnAdapter, field_label, parse_json_object
 from ann.calls import traced_call
 from ann.errors import ParseError
 from ann.lm import ModelClient, json_response_format
 from ann.prompts import ANSWER_NOW, OBSERVATION, REPEATED_FAILURE, TOOL_FIELD, TOOL_LINE, TOOLS_SECTION
 from ann.render import render
+from ann.replies import field_label, parse_json_object
 from ann.trace import Trace
 
 if TYPE_CHECKING:
@@ -73,6 +73,28 @@ def parse_turn(text: str, agent: Agent, outputs: list[str]) -> dict[str, Any]:
     return data
 
 
+def first_turn(
+    agent: Agent,
+    values: dict[str, Any],
+    *,
+    inputs: list[str],
+    outputs: list[str],
+    descriptions: dict[str, str] | None = None,
+) -> list[dict[str, str]]:
+    """The messages of a tool loop's first turn: the agent's framing with its tools listed."""
+    from ann.adapter import AnnAdapter  # it imports dspy (seconds): only when a model is called
+
+    signature = agent.signature(inputs, outputs, descriptions)
+    messages = AnnAdapter(json_reply=True).format(signature, agent.demo_examples(), values)
+    tools = "\n".join(render(TOOL_LINE, description=tool.describe()) for tool in agent.tools)
+    fields = ", ".join(render(TOOL_FIELD, name=name) for name in outputs)
+    messages[0] = {
+        "role": "system",
+        "content": messages[0]["content"] + render(TOOLS_SECTION, tools=tools, fields=fields),
+    }
+    return messages
+
+
 async def run_tools(
     client: ModelClient,
     trace: Trace,
@@ -90,15 +112,8 @@ async def run_tools(
     Raises:
         ParseError: A turn could not be parsed, or no answer came within ``max_steps`` tool calls.
     """
-    signature = agent.signature(inputs, outputs, descriptions)
-    adapter = AnnAdapter(json_reply=True)
-    messages = adapter.format(signature, agent.demo_examples(), values)
-    tools = "\n".join(render(TOOL_LINE, description=tool.describe()) for tool in agent.tools)
+    messages = first_turn(agent, values, inputs=inputs, outputs=outputs, descriptions=descriptions)
     fields = ", ".join(render(TOOL_FIELD, name=name) for name in outputs)
-    messages[0] = {
-        "role": "system",
-        "content": messages[0]["content"] + render(TOOLS_SECTION, tools=tools, fields=fields),
-    }
     schema = loop_schema(agent, outputs)
     any_action = json_response_format(schema, client.config.schema_style)
     answer_only = json_response_format(schema["anyOf"][-1], client.config.schema_style)

@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -68,10 +69,34 @@ def read_tools(path: str | Path) -> dict[str, Tool]:
     tools = {}
     for name in (name for name in names if name in functions):
         node = functions[name]
-        args = [a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]]
-        tools[name] = Tool(_not_imported, name=name, doc=ast.get_docstring(node) or "", args={a: {} for a in args})
+        tools[name] = Tool(_not_imported, name=name, doc=ast.get_docstring(node) or "", args=_arg_schemas(node))
         tools[name].source = str(path.resolve())
     return tools
+
+
+# The argument types a tool's schema names when its module is imported, for annotations that need no import.
+_SIMPLE_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+
+
+def _arg_schemas(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, dict[str, Any]]:
+    """Each argument's JSON Schema as importing would give it, where the annotation is a plain
+    ``str``/``int``/``float``/``bool`` and the default a literal; otherwise an empty schema."""
+    positional = [*node.args.posonlyargs, *node.args.args]
+    with_defaults = [a.arg for a in positional][len(positional) - len(node.args.defaults) :]
+    defaults = dict(zip(with_defaults, node.args.defaults, strict=True))
+    keyword = zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True)
+    defaults.update({a.arg: d for a, d in keyword if d is not None})
+    schemas: dict[str, dict[str, Any]] = {}
+    for arg in [*positional, *node.args.kwonlyargs]:
+        kind = _SIMPLE_TYPES.get(arg.annotation.id) if isinstance(arg.annotation, ast.Name) else None
+        schema: dict[str, Any] = {"type": kind} if kind else {}
+        if kind and arg.arg in defaults:
+            try:
+                schema["default"] = ast.literal_eval(defaults[arg.arg])
+            except (ValueError, TypeError, SyntaxError, RecursionError):
+                schema = {}
+        schemas[arg.arg] = schema
+    return schemas
 
 
 def _literal_all(tree: ast.Module) -> list[str] | None:

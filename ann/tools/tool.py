@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import dspy
-
 from ann.agent import check_name
 from ann.params import Param
 from ann.redact import redact
@@ -104,6 +102,8 @@ class Tool:
         check_name("tool", self.name)
         self.fn = fn
         self.timeout_s = timeout_s
+        import dspy  # here, not at the top: it takes seconds, and `ann show` needs none of it
+
         self.spec = dspy.Tool(fn, name=self.name, args=args)
         # The file a bundle reloads this tool from: a Python module, or an API description.
         self.source: str | None = inspect.getsourcefile(fn) if inspect.isfunction(fn) else None

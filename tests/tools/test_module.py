@@ -104,3 +104,20 @@ def test_agent_tools_without_a_tools_module_are_a_spec_error(tmp_path):
     text = SPEC.format(tools="tools.py", b_tool="shout").replace("tools: tools.py\n", "")
     with pytest.raises(ConfigError, match=r"graph\.layers\.0\.agents\.0\.tools: names tools, but the spec has no"):
         load_spec(write(tmp_path, "spec.yaml", text))
+
+
+def test_read_tools_gives_the_schemas_importing_gives_for_simple_annotations(tmp_path: Path) -> None:
+    from ann.tools.module import read_tools
+
+    path = tmp_path / "typed.py"
+    path.write_text(
+        "def ship(weight: int, zone: str, express: bool = False, *, rate: float = 1.5, note=None, tags: list = []):\n"
+        '    """Price a parcel."""\n',
+        encoding="utf-8",
+    )
+    read = read_tools(path)["ship"].schema()["properties"]
+    imported = load_tools(path)["ship"].schema()["properties"]
+    assert {a: read[a] for a in ("weight", "zone", "express", "rate")} == {
+        a: imported[a] for a in ("weight", "zone", "express", "rate")
+    }
+    assert read["note"] == {} and read["tags"] == {}  # not guessed
