@@ -3,14 +3,18 @@
 Every file ann writes goes through here. The data goes to a temp file beside the target
 (``.<name>.<random>.tmp``), is flushed to disk, and is then renamed over the target, so a reader
 sees the old file or the new one, never a part. A kill mid-write can leave only a stray temp file,
-which nothing reads.
+which nothing reads and `remove_stale_temps` clears when the run resumes.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
+
+# What tempfile.mkstemp(prefix=".<name>.", suffix=".tmp") makes: a dot, the name, 8 random characters.
+_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -33,6 +37,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` as UTF-8, atomically (see `atomic_write_bytes`)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temp files an interrupted `atomic_write_bytes` left in ``folder``; the ones removed.
+
+    Only names of the exact temp pattern whose target sits beside them (or would) are touched,
+    so a user's own ``.something.tmp`` stays.
+    """
+    removed = []
+    for path in sorted(folder.glob(".*.tmp")):
+        if path.is_file() and _TEMP_NAME.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def _sync_folder(folder: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ann.io import atomic_write_bytes, atomic_write_text
+from ann.io import atomic_write_bytes, atomic_write_text, remove_stale_temps
 
 
 def test_a_write_replaces_the_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -32,3 +32,12 @@ def test_a_write_that_fails_before_the_rename_keeps_the_old_file(tmp_path: Path,
         atomic_write_bytes(path, b"new")
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.json"]
+
+
+def test_remove_stale_temps_clears_only_what_an_interrupted_write_leaves(tmp_path: Path) -> None:
+    stale = [tmp_path / ".bundle.json.ab12_x9z.tmp", tmp_path / ".history.jsonl.q1w2e3r4.tmp"]
+    kept = [tmp_path / ".notes.tmp", tmp_path / "bundle.json", tmp_path / "mine.ab12_x9z.tmp"]
+    for path in stale + kept:
+        path.write_text("x")
+    assert remove_stale_temps(tmp_path) == sorted(stale)
+    assert [path for path in stale + kept if path.exists()] == kept

@@ -25,6 +25,7 @@ from ann.cli.plan import add_plan_flags, planned_spec
 from ann.cli.show import graph_tree
 from ann.cli.tools import add_draft_flags, check_unsafe, draft_settings
 from ann.errors import ConfigError, TooManyFailures
+from ann.io import remove_stale_temps
 from ann.lm import ModelClient
 from ann.optimizers import ANNOptimizer, StepRecord, TrainingRun
 from ann.optimizers.planner import PlanError, fallback_plan
@@ -161,6 +162,8 @@ def run_compile(args: argparse.Namespace, console: Console) -> int:
     checkpoint = args.out / "checkpoint.json"
     if checkpoint.exists() and not args.resume:
         raise ConfigError(f"{args.out} already holds a run; pass --resume to continue it or choose another --out")
+    if args.out.is_dir():
+        remove_stale_temps(args.out)  # what a kill mid-write left; the files themselves are whole
     forward = open_model(args, spec)
     if spec.graph is None or args.plan:
         spec = _plan(args, spec, train, console)

@@ -66,6 +66,8 @@ def kill_then_resume(forks, run_dir: Path, kind: str, kill: str) -> dict:
     # Killed before its first checkpoint, a run is simply started again; after it, resumed.
     resumed = child(forks, run_dir, kind, resume=(out / "checkpoint.json").exists())
     assert resumed == 0, log(run_dir)
+    if kind == "cli":
+        assert not list(out.glob(".*.tmp")), "the rerun compile left the temp files of the killed one"
     return json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
 
 
