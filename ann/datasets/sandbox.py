@@ -110,7 +110,11 @@ def run_python(code: str, *, timeout_s: float = 10, memory_mb: int = 512) -> San
 
 
 def _run_in(tmp: Path, code: str, *, timeout_s: float, memory_mb: int, jailed: bool) -> SandboxResult:
-    program = tmp / _SOLUTION_NAME
+    # Unjailed, the child's cwd is a subdirectory, so its files do not sit next to our output files;
+    # jailed, only the program file is mounted (read-only) into the jail's own work dir.
+    work = tmp if jailed else tmp / "work"
+    work.mkdir(exist_ok=True)
+    program = work / _SOLUTION_NAME
     program.write_text(code, encoding="utf-8")
     nonce = secrets.token_hex(16).encode()
     # Output goes to files, not pipes: a child printing in a loop cannot fill our memory, and
@@ -127,7 +131,7 @@ def _run_in(tmp: Path, code: str, *, timeout_s: float, memory_mb: int, jailed: b
             str(_nproc_limit(JAIL_UID if jailed and os.geteuid() == 0 else os.getuid())),
             str(done.fileno()),
         ]
-        command, cwd, env = _command(tmp, program, runner_argv, jailed=jailed)
+        command, cwd, env = _command(program, runner_argv, jailed=jailed)
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
@@ -171,18 +175,13 @@ def _run_in(tmp: Path, code: str, *, timeout_s: float, memory_mb: int, jailed: b
     )
 
 
-def _command(
-    tmp: Path, program: Path, runner_argv: list[str], *, jailed: bool
-) -> tuple[list[str], Path, dict[str, str]]:
+def _command(program: Path, runner_argv: list[str], *, jailed: bool) -> tuple[list[str], Path, dict[str, str]]:
     """The command line, working directory and environment for one run, jailed or not."""
     if jailed:
         layout = JailLayout(runner=_CHILD_SCRIPT, program=program)
         env = {"PATH": _PATH, "HOME": layout.work_dir, "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
-        return jail_command(layout, [*runner_argv, program.name], env), tmp, {"PATH": _PATH}
-    # Unsafe: the child's cwd is a subdirectory, so its files do not sit next to our output files.
-    work = tmp / "work"
-    work.mkdir()
-    (work / program.name).write_bytes(program.read_bytes())
+        return jail_command(layout, [*runner_argv, program.name], env), program.parent, {"PATH": _PATH}
+    work = program.parent
     env = {"PATH": _PATH, "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8"}
     return [sys.executable, "-I", "-X", "utf8", str(_CHILD_SCRIPT), *runner_argv, program.name], work, env
 
