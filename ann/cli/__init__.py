@@ -50,8 +50,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    console = Console(stderr=False)
-    errors = Console(stderr=True)
+    console = Console(stderr=False, emoji=False)  # ":100:" in a path or a reply stays text
+    errors = Console(stderr=True, emoji=False)
     if args.unsafe_code:
         _permit_unsafe_code(errors)
     try:

@@ -64,7 +64,7 @@ def run_show(args: argparse.Namespace, console: Console) -> int:
         if not str(args.spec).endswith(".json"):
             raise ConfigError(f"{args.spec}: --verify checks a bundle's content hash; a spec has none")
         digest = verify_bundle(args.spec)
-        out = Console(stderr=True) if args.json else console  # --json keeps stdout one JSON document
+        out = Console(stderr=True, emoji=False) if args.json else console  # --json keeps stdout one JSON document
         out.print(f"sha256 {digest}: content matches", highlight=False, soft_wrap=True)
     spec, path, bundle = read_source(args, imports=False)
     graph = graph_from_spec(spec, source=path, tools=read_tools(spec.tools) if spec.tools else {})

@@ -662,3 +662,10 @@ def test_a_malformed_api_description_a_spec_names_is_refused(capsys, tmp_path, c
     data["graph"]["layers"][0]["agents"][0]["tools"] = ["lookup"]
     spec = write_yaml(tmp_path / "spec.yaml", data)
     refused(*cli(capsys, "run", spec, "--input", '{"question": "q"}', *no_model(closed_port)), api)
+
+
+def test_an_error_line_prints_emoji_codes_as_text(capsys, tmp_path) -> None:
+    # rich turns ":100:" into an emoji by default, which once ate "bundle.json:100:" in a message
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(b"# filler\n" * 99 + b"name: \xff\n")
+    refused(*cli(capsys, "show", path), path, f"{path}:100:", "UTF-8")
