@@ -196,6 +196,17 @@ def run_gepa(task: Task, args: argparse.Namespace, work: Path) -> ArmResult:
     )
 
 
+def variant(args: argparse.Namespace) -> str:
+    """The ann settings a run changed from the task's defaults, as "lr=0.3 demos=0"; "" for none."""
+    changed = {"lr": args.lr, "demos": args.demos, "demo_source": args.demo_source}
+    return " ".join(f"{key}={value}" for key, value in changed.items() if value is not None)
+
+
+def arm_label(args: argparse.Namespace) -> str:
+    """The arm as results name it: a variant is an arm of its own in the table and in file names."""
+    return f"{args.arm} {variant(args)}".strip()
+
+
 def git_state() -> dict[str, Any]:
     def git(*command: str) -> str:
         done = subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True, check=False)
@@ -209,7 +220,7 @@ def record(name: str, task: Task, args: argparse.Namespace, result: ArmResult, *
     n = len(result.scores_before)
     return {
         "task": name,
-        "arm": args.arm,
+        "arm": arm_label(args),
         "seed": args.seed,
         "model": args.gguf.name if args.gguf else "embedded SmolLM2-135M-Instruct",
         "machine": {
@@ -287,6 +298,9 @@ def main() -> None:
     parser.add_argument("--gguf", type=Path, help="GGUF model file (default: Qwen2.5-Coder-0.5B for Qwen tasks)")
     parser.add_argument("--epochs", type=int, help="ann: passes over the training set")
     parser.add_argument("--patience", type=int, help="ann: steps without a validation gain before stopping")
+    parser.add_argument("--lr", type=float, help="ann: textual learning rate (a variant: its own result file)")
+    parser.add_argument("--demos", type=int, help="ann: demos per agent (a variant)")
+    parser.add_argument("--demo-source", choices=["bootstrap", "labeled"], help="ann: demo source (a variant)")
     parser.add_argument("--reflection-max-tokens", type=int, default=512, help="GEPA reflection reply cap")
     parser.add_argument("--limit", type=int, help="keep only the first N examples of each split (a smoke run)")
     parser.add_argument("--concurrency", type=int, default=2, help="model calls in flight (default: 2)")
@@ -298,18 +312,21 @@ def main() -> None:
     args = parser.parse_args()
     if args.resume and args.arm == "ann":
         parser.error("--resume is for the gepa arms")
+    if args.arm != "ann" and variant(args):
+        parser.error("--lr, --demos and --demo-source are settings of the ann arm")
     if args.table:
         print(table(args.out))
         return
     entry = TASKS[args.task]
     if entry.qwen:
         args.gguf = args.gguf or qwen_coder_gguf()
-    flags = {"epochs": args.epochs, "patience": args.patience}
+    flags = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr, "demos": args.demos,
+             "demo_source": args.demo_source}
     # The budget is calls, the same for every arm; a wall-time cap would measure the machine's load instead.
     overrides = {**DEFAULTS.get(args.task, {}), "max_calls": args.budget, "max_time": None}
     overrides.update({key: value for key, value in flags.items() if value is not None})
     task = entry.load(overrides, args.limit)
-    name = f"{args.task}-{args.arm}-s{args.seed}"
+    name = f"{args.task}-{arm_label(args).replace(' ', '-')}-s{args.seed}"
     work = args.work / name
     if not args.resume:
         shutil.rmtree(work, ignore_errors=True)  # a cold cache is an empty one
