@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo -n)
 
-.PHONY: demo demo-qwen test test-fast lint bench clean sandbox
+.PHONY: demo demo-qwen test test-fast lint bench clean sandbox postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ann needs Python 3.11+"'
@@ -24,6 +24,13 @@ sandbox:
 	@command -v bwrap >/dev/null 2>&1 || $(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq bubblewrap' \
 		|| echo "warning: could not install bubblewrap; code_pass will refuse to run model code"
 
+# PostgreSQL for the multi-worker `ann search` tests, from the distribution's packages; the tests
+# start their own throwaway cluster on 127.0.0.1 and fail (never skip) without it.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| $(SUDO) sh -c 'apt-get update -qq && apt-get install -y -qq postgresql' \
+		|| echo "warning: could not install PostgreSQL; the multi-worker search tests will fail"
+
 # The demo owns runs/demo and starts it afresh each time.
 demo: $(STAMP) sandbox
 	rm -rf runs/demo
@@ -38,11 +45,11 @@ demo-qwen: $(STAMP)
 		--val examples/tickets/val.jsonl --out runs/demo-qwen \
 		--gguf "$$($(BIN)/python -c 'import sys; sys.path.insert(0, "benchmarks"); from models import qwen_coder_gguf; print(qwen_coder_gguf())')"
 
-test: $(STAMP) sandbox
+test: $(STAMP) sandbox postgres
 	$(BIN)/ruff check ann tests benchmarks examples
 	$(BIN)/python -m pytest -q; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 5 ]
 
-test-fast: $(STAMP) sandbox
+test-fast: $(STAMP) sandbox postgres
 	$(BIN)/python -m pytest -q -m 'not slow'; code=$$?; [ $$code -eq 0 ] || [ $$code -eq 5 ]
 
 lint: $(STAMP)

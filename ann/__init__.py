@@ -1,14 +1,18 @@
 """ann: build, run and train Agentic Neural Networks — multi-agent LLM graphs.
 
-Importing ann has no side effects: no directories, no log files, no model loaded.
+Importing ann has no side effects: no directories, no log files, no model loaded. It is also
+cheap: each public name below is imported from its module on first use (PEP 562), so a command
+that only reads a spec never pays for the engine, the optimizers or a model library.
 """
 
-from ann.agent import Agent
-from ann.build import graph_from_spec
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Bound now, not lazily: `ann.connect` is also a submodule, and importing that submodule first
+# would make `ann.connect` the module. ann.connect imports the model machinery only when called.
 from ann.connect import connect
-from ann.datasets.example import Example
-from ann.datasets.metric_result import MetricResult
-from ann.engine import Result
 from ann.errors import (
     AnnError,
     ConfigError,
@@ -19,16 +23,44 @@ from ann.errors import (
     RunError,
     TooManyFailures,
 )
-from ann.evaluate import EvalReport, aevaluate
-from ann.graph import Graph
-from ann.interop import from_dspy
-from ann.layers.layer import Layer
-from ann.lm import ModelClient, ModelConfig
-from ann.params import Param
-from ann.spec import Spec, load_spec
-from ann.trace import Trace, Usage
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time, _LAZY below
+    from ann.agent import Agent
+    from ann.build import graph_from_spec
+    from ann.datasets.example import Example
+    from ann.datasets.metric_result import MetricResult
+    from ann.engine import Result
+    from ann.evaluate import EvalReport, aevaluate
+    from ann.graph import Graph
+    from ann.interop import from_dspy
+    from ann.layers.layer import Layer
+    from ann.lm import ModelClient, ModelConfig
+    from ann.params import Param
+    from ann.spec import Spec, load_spec
+    from ann.trace import Trace, Usage
 
 __version__ = "0.1.0"
+
+# Each lazily imported public name and the module that defines it; mirrors the imports above.
+_LAZY = {
+    "Agent": "ann.agent",
+    "graph_from_spec": "ann.build",
+    "Example": "ann.datasets.example",
+    "MetricResult": "ann.datasets.metric_result",
+    "Result": "ann.engine",
+    "EvalReport": "ann.evaluate",
+    "aevaluate": "ann.evaluate",
+    "Graph": "ann.graph",
+    "from_dspy": "ann.interop",
+    "Layer": "ann.layers.layer",
+    "ModelClient": "ann.lm",
+    "ModelConfig": "ann.lm",
+    "Param": "ann.params",
+    "Spec": "ann.spec",
+    "load_spec": "ann.spec",
+    "Trace": "ann.trace",
+    "Usage": "ann.trace",
+}
 
 __all__ = [
     "Agent",
@@ -59,3 +91,16 @@ __all__ = [
     "load_spec",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ann' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups find it directly, without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -15,6 +15,8 @@ from ann.render import render
 if TYPE_CHECKING:
     import dspy  # imported where a signature is built: it takes seconds, and `ann show` builds none
 
+    from ann.spec import FieldSpec
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -83,14 +85,21 @@ class Agent:
         outputs: list[str],
         descriptions: dict[str, str] | None = None,
         choices: dict[str, list[str]] | None = None,
+        types: dict[str, FieldSpec] | None = None,
     ) -> type[dspy.Signature]:
         """The DSPy signature of this agent's call inside a layer with these fields.
 
-        An output with ``choices`` is typed ``Literal[...]``, so the reply is constrained to them.
+        An output with ``choices`` is typed ``Literal[...]``, one with a declared type gets its
+        annotation (``float``, ``datetime.date``, …; see `ann.field_types.annotation`), so the reply
+        is constrained to them.
         """
+        from ann.field_types import annotation
+
         described = tuple(sorted((descriptions or {}).items()))
-        allowed = tuple(sorted((name, tuple(values)) for name, values in (choices or {}).items() if name in outputs))
-        return _make_signature(self.task_text(), tuple(inputs), tuple(outputs), described, allowed)
+        annotated = {name: annotation(field) for name, field in (types or {}).items() if name in outputs}
+        annotated.update((name, Literal[tuple(values)]) for name, values in (choices or {}).items() if name in outputs)
+        ordered = tuple((name, annotated[name]) for name in sorted(annotated))
+        return _make_signature(self.task_text(), tuple(inputs), tuple(outputs), described, ordered)
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r}, role={self.role.value!r})"
@@ -102,18 +111,17 @@ def _make_signature(
     inputs: tuple[str, ...],
     outputs: tuple[str, ...],
     described: tuple[tuple[str, str], ...],
-    allowed: tuple[tuple[str, tuple[str, ...]], ...],
+    annotated: tuple[tuple[str, Any], ...],
 ) -> type[dspy.Signature]:
     import dspy
 
     # Building a signature creates a pydantic model class; the same texts give the same class.
     desc = dict(described)
-    choices = dict(allowed)
+    annotations = dict(annotated)
     fields: dict[str, Any] = {}
     for name in inputs:
         fields[name] = (str, dspy.InputField(desc=desc.get(name, "")))
     for name in outputs:
-        annotation = Literal[choices[name]] if name in choices else str  # type: ignore[valid-type]
-        fields[name] = (annotation, dspy.OutputField(desc=desc.get(name, "")))
+        fields[name] = (annotations.get(name, str), dspy.OutputField(desc=desc.get(name, "")))
     # A single space keeps DSPy from inventing default instructions for an empty task text.
     return dspy.make_signature(fields, instructions or " ")

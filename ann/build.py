@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ann.agent import Agent
 from ann.errors import ConfigError
 from ann.graph import Graph
 from ann.layers.layer import Layer
-from ann.lm import ModelClient
+from ann.layers.registry import aggregator_class
 from ann.spec import LayerSpec, Spec
 from ann.tools.module import load_tools
 from ann.tools.tool import Tool
+
+if TYPE_CHECKING:
+    from ann.lm import ModelClient
 
 
 def graph_from_spec(
@@ -44,6 +48,7 @@ def graph_from_spec(
             description=spec.description,
             fields=spec.descriptions(),
             choices=spec.choices(),
+            types=spec.types(),
             lm=lm,
         )
         graph.freeze(*spec.freeze)
@@ -72,9 +77,16 @@ def build_layers(layers: Sequence[LayerSpec], tools: dict[str, Tool]) -> list[La
             samples=layer.samples,
             temperature=layer.temperature,
             options=layer.options,
+            tools=_agent_tools(tools, _team_tool_names(layer), f"graph.layers.{i}.options"),
         )
         for i, layer in enumerate(layers)
     ]
+
+
+def _team_tool_names(layer: LayerSpec) -> list[str]:
+    """The tools the layer's team type calls itself (a verify layer's verifier); an unknown type calls none."""
+    team_type = aggregator_class(layer.aggregator)
+    return team_type.tool_names(layer.options) if team_type is not None else []
 
 
 def graph_with_layers(graph: Graph, layers: Sequence[LayerSpec]) -> Graph:
@@ -88,7 +100,8 @@ def graph_with_layers(graph: Graph, layers: Sequence[LayerSpec]) -> Graph:
     try:
         rebuilt = Graph(
             build_layers(layers, tools), inputs=graph.inputs, outputs=graph.outputs, name=graph.name,
-            description=graph.task.value, fields=graph.fields, choices=graph.choices, lm=graph.lm,
+            description=graph.task.value, fields=graph.fields, choices=graph.choices, types=graph.types,
+            lm=graph.lm,
         )  # fmt: skip
     except (ConfigError, ValueError) as exc:
         raise ConfigError(f"edit: {exc}") from exc
@@ -99,7 +112,7 @@ def graph_with_layers(graph: Graph, layers: Sequence[LayerSpec]) -> Graph:
 
 
 def _agent_tools(tools: dict[str, Tool], names: list[str], where: str) -> list[Tool]:
-    """The named tools, shared between agents so each tool's doc is one param."""
+    """The named tools, shared between agents (and team types) so each tool's doc is one param."""
     unknown = [name for name in names if name not in tools]
     if unknown:
         raise ConfigError(f"{where}: unknown tool {unknown[0]!r}; the tools module defines {sorted(tools)}")

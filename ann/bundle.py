@@ -10,12 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ann.errors import ConfigError
-from ann.graph import Graph
 from ann.io import atomic_write_text
 from ann.params import HistoryEntry
 from ann.spec import (
@@ -34,6 +33,9 @@ from ann.spec import (
 )
 from ann.tools.exploration import DraftRun
 from ann.tools.module import tools_digest
+
+if TYPE_CHECKING:
+    from ann.graph import Graph
 
 BUNDLE_FORMAT = "ann.bundle"
 BUNDLE_VERSION = 1
@@ -126,8 +128,13 @@ def spec_from_graph(
 ) -> Spec:
     """A spec that rebuilds ``graph`` with its current param values (the inverse of graph_from_spec)."""
     layers = layer_specs(graph)
-    names = set(graph.fields) | set(graph.choices)
-    fields = {n: FieldSpec(description=graph.fields.get(n, ""), choices=graph.choices.get(n)) for n in sorted(names)}
+    names = set(graph.fields) | set(graph.choices) | set(graph.types)
+    fields = {
+        n: graph.types.get(n, FieldSpec()).model_copy(
+            update={"description": graph.fields.get(n, ""), "choices": graph.choices.get(n)}
+        )
+        for n in sorted(names)
+    }
     updates = {
         "name": graph.name,
         "description": graph.task.value,

@@ -7,12 +7,15 @@ lands in the trace with its messages, raw reply, tokens, cost, latency and faile
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ann.agent import Agent
 from ann.errors import BudgetExceeded, LMError, ParseError
 from ann.lm import ModelClient, json_response_format
 from ann.trace import CallRecord, Trace
+
+if TYPE_CHECKING:
+    from ann.spec import FieldSpec
 
 T = TypeVar("T")
 
@@ -75,6 +78,7 @@ async def ask_agent(
     outputs: list[str],
     descriptions: dict[str, str] | None = None,
     choices: dict[str, list[str]] | None = None,
+    types: dict[str, FieldSpec] | None = None,
     layer: str = "",
     purpose: str = "answer",
     sample: int = 0,
@@ -88,14 +92,12 @@ async def ask_agent(
         LMError: The model could not be reached (recorded in the trace).
     """
     # ann.adapter builds on dspy, which takes seconds to import: imported at the first call, not at startup.
-    from ann.adapter import AnnAdapter, output_choices, output_schema, parse_reply, wants_json
+    from ann.adapter import AnnAdapter, output_schema
 
     adapter = AnnAdapter(json_reply=json_reply)
-    signature = agent.signature(inputs, outputs, descriptions, choices)
+    signature = agent.signature(inputs, outputs, descriptions, choices, types)
     messages = adapter.format(signature, agent.demo_examples(), values)
     schema = output_schema(signature, json_reply=json_reply)
-    as_json = wants_json(signature, json_reply=json_reply)
-    allowed = output_choices(signature)
     response_format = json_response_format(schema, client.config.schema_style) if schema else None
     return await traced_call(
         client,
@@ -105,7 +107,7 @@ async def ask_agent(
         purpose=purpose,
         inputs={name: values.get(name) for name in inputs},
         messages=messages,
-        parse=lambda text: parse_reply(outputs, text, json_reply=as_json, choices=allowed),
+        parse=lambda text: adapter.parse(signature, text),
         sample=sample,
         temperature=temperature,
         response_format=response_format,

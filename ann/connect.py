@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ann.cache import CallCache, default_cache_dir
-from ann.lm import ModelClient, ModelConfig, SchemaStyle
-from ann.local_model import EMBEDDED_LABEL, LocalServer, embedded_gguf
+if TYPE_CHECKING:
+    from ann.lm import ModelClient, SchemaStyle
+    from ann.local_model import LocalServer
 
 _servers: dict[Path, LocalServer] = {}
 PLACEHOLDER_KEY = "sk-none"  # what an OpenAI-compatible server that ignores keys is sent
@@ -27,6 +28,8 @@ def placeholder_key(model: str, api_base: str | None) -> str | None:
 
 def _local_base(gguf: Path) -> str:
     """One server per GGUF file per process, started on first use."""
+    from ann.local_model import LocalServer
+
     if gguf not in _servers:
         server = LocalServer(gguf)
         server.start()
@@ -76,6 +79,11 @@ def connect(
         >>> lm = connect()                       # embedded SmolLM2, offline
         >>> lm = connect("openai/gpt-4o-mini")   # hosted, key from OPENAI_API_KEY
     """
+    # Imported here, not at the top: `import ann` binds connect, and must not load the model machinery.
+    from ann.cache import CallCache, default_cache_dir
+    from ann.lm import ModelClient, ModelConfig
+    from ann.local_model import EMBEDDED_LABEL, embedded_gguf
+
     if env:
         model = model or os.environ.get("ANN_MODEL") or None
         api_base = api_base or os.environ.get("ANN_API_BASE") or None

@@ -75,7 +75,7 @@ async def run_graph(
         except AnnError:
             _fail(layer.outputs, values, _Skipped(f"layer '{layer_name}': skipped, an upstream layer failed"))
             return
-        team = TeamRun(layer, layer_inputs, client, trace, graph.fields, graph.choices)
+        team = TeamRun(layer, layer_inputs, client, trace, graph.fields, graph.choices, graph.types)
         try:
             outcome = await layer.run(team)
         except AnnError as exc:
@@ -89,7 +89,7 @@ async def run_graph(
                 layer=layer_name,
                 aggregator=layer.aggregator.value,
                 inputs=layer_inputs,
-                candidates=[c.outputs or {"error": c.error} for c in outcome.candidates],
+                candidates=[c.record() for c in outcome.candidates],
                 outputs=outcome.outputs,
                 decision=outcome.decision,
             )

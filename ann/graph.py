@@ -8,15 +8,17 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ann.datasets.example import Example
-from ann.engine import Result, run_batch, run_graph
 from ann.errors import GraphError
 from ann.layers.layer import Layer
-from ann.lm import ModelClient
 from ann.params import Param
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from ann.datasets.example import Example
+    from ann.engine import Result
+    from ann.lm import ModelClient
+    from ann.spec import FieldSpec
 
 INPUT = "<input>"
 
@@ -33,6 +35,8 @@ class Graph:
         fields: Optional descriptions of fields, shown to agents next to field names.
         choices: Fields whose value must be one of a fixed list (a label set); replies are
             constrained to it where the backend supports schemas and checked everywhere.
+        types: Fields with a declared type or pattern (``FieldSpec.typed``); constrained and
+            checked like choices.
         lm: The model client used when a call does not pass one.
 
     Raises:
@@ -56,6 +60,7 @@ class Graph:
         description: str = "",
         fields: dict[str, str] | None = None,
         choices: dict[str, list[str]] | None = None,
+        types: dict[str, FieldSpec] | None = None,
         lm: ModelClient | None = None,
     ) -> None:
         self.name = name
@@ -69,6 +74,7 @@ class Graph:
         self.outputs = list(outputs)
         self.fields = dict(fields or {})
         self.choices = {name: list(values) for name, values in (choices or {}).items()}
+        self.types = dict(types or {})
         self.lm = lm
         self.layers: dict[str, Layer] = {}
         for layer in layers:
@@ -78,6 +84,15 @@ class Graph:
         # (source, target) -> the fields that edge passes, in the order the edges were found
         self._edges = self._build()
         self.order: list[str] = [node for node in _topological_order(self._edges, self.layers) if node != INPUT]
+
+    def edges(self) -> list[tuple[str, str, list[str]]]:
+        """Each edge as ``(source, target, fields)``, in the order ``dag.edges(data=True)`` gives them.
+
+        Sources are ``<input>`` or a layer. No networkx needed: a Mermaid export draws from this.
+        """
+        nodes = [INPUT, *self.layers]
+        edges = [(source, target, list(fields)) for (source, target), fields in self._edges.items()]
+        return sorted(edges, key=lambda edge: nodes.index(edge[0]))  # stable: each source's edges keep their order
 
     @property
     def dag(self) -> nx.DiGraph:
@@ -91,8 +106,8 @@ class Graph:
         dag.add_node(INPUT)
         for layer in self.layers.values():
             dag.add_node(layer.name, layer=layer)
-        for (source, target), fields in self._edges.items():
-            dag.add_edge(source, target, fields=list(fields))
+        for source, target, fields in self.edges():
+            dag.add_edge(source, target, fields=fields)
         return dag
 
     def _build(self) -> dict[tuple[str, str], list[str]]:
@@ -121,6 +136,9 @@ class Graph:
                 raise GraphError(f"field '{name}': choices are given but no layer produces it")
             if not values or not all(isinstance(v, str) and v for v in values):
                 raise GraphError(f"field '{name}': choices must be a non-empty list of non-empty strings")
+        for name in self.types:
+            if name not in producer or producer[name] == INPUT:
+                raise GraphError(f"field '{name}': a type is given but no layer produces it")
         return edges
 
     def named_parameters(self) -> Iterator[tuple[str, Param]]:
@@ -134,12 +152,12 @@ class Graph:
                     yield f"{layer_name}.{name}", param
 
     def tools(self) -> list[Any]:
-        """Each tool (``ann.tools.Tool``) the graph's agents may call, once, in graph order."""
+        """Each tool (``ann.tools.Tool``) the graph's agents and team types may call, once, in graph order."""
         seen: dict[int, Any] = {}
         for name in self.order:
-            for agent in self.layers[name].agents:
-                for tool in agent.tools:
-                    seen.setdefault(id(tool), tool)
+            layer = self.layers[name]
+            for tool in [*(tool for agent in layer.agents for tool in agent.tools), *layer.tools]:
+                seen.setdefault(id(tool), tool)
         return list(seen.values())
 
     def parameters(self) -> list[Param]:
@@ -235,6 +253,8 @@ class Graph:
             RunError: A layer failed (its trace is on the error as ``.trace``).
             LMError: The model could not be reached.
         """
+        from ann.engine import run_graph  # here, not at the top: building a graph (`ann show`) runs nothing
+
         return await run_graph(self, inputs, self._client(lm), raise_errors=True)
 
     def __call__(self, *, lm: ModelClient | None = None, **inputs: Any) -> Result:
@@ -254,6 +274,8 @@ class Graph:
         model that answers no call raises LMError, and more failed calls than the model's
         ``max_failures`` raise TooManyFailures (see ``ann.engine.run_batch``).
         """
+        from ann.engine import run_batch  # here, not at the top: building a graph (`ann show`) runs nothing
+
         return await run_batch(self, examples, self._client(lm), on_result=on_result)
 
     def batch(

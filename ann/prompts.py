@@ -19,10 +19,24 @@ REPLY_TEXT = "\n\nReply with the {output}{description}."
 REPLY_JSON = "\n\nReply with a JSON object with these keys:\n{keys}"
 
 # One key line inside REPLY_JSON.
-REPLY_JSON_KEY = '- "{name}": {description}{choices}'
+REPLY_JSON_KEY = '- "{name}": {description}{kind}'
 
 # Appended to a key line when the field takes one of a fixed set of values.
 REPLY_CHOICES = " (one of: {values})"
+
+# Appended to a key line when the field has a declared type; the grammar enforces it where it can.
+REPLY_TYPE = " ({kind})"
+
+# How REPLY_TYPE names each JSON Schema type (a list names its items' type, a text its pattern).
+TYPE_NAMES = {
+    "string": "text",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "date": "a date as YYYY-MM-DD",
+    "array": "a JSON list, each item {items}",
+    "pattern": "text matching {pattern}",
+}
 
 # One labelled input field in the user message, used when a call has several inputs.
 INPUT_FIELD = "{label}:\n{value}"

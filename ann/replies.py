@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ann.errors import ParseError
+from ann.field_types import typed_value
 
 __all__ = ["field_label", "parse_json_object", "parse_reply"]
 
@@ -48,13 +49,21 @@ def parse_reply(
     completion: str,
     *,
     json_reply: bool = False,
-    choices: dict[str, list[str]] | None = None,
-) -> dict[str, str]:
+    schema: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Turn a reply into output fields.
+
+    Args:
+        output_fields: The fields the reply holds.
+        completion: The model's reply.
+        json_reply: The reply is a JSON object even for one field.
+        schema: The JSON Schema the reply was asked to fit; each value is checked against its
+            property and returned as `ann.field_types.typed_value` gives it (a choice as declared,
+            a number as a number). Without one, every value is text.
 
     Raises:
         ParseError: The reply is empty; or (for JSON replies) not a JSON object holding every
-            field; or a value outside its field's choices. ``raw`` keeps the reply.
+            field; or a value that does not fit its field's type or choices. ``raw`` keeps the reply.
     """
     text = (completion or "").strip()
     if not text:
@@ -65,10 +74,11 @@ def parse_reply(
     missing = [name for name in output_fields if name not in data]
     if missing:
         raise ParseError(f"reply JSON lacks keys {missing}: {text[:120]!r}", raw=text)
-    values = {name: data[name] if isinstance(data[name], str) else json.dumps(data[name]) for name in output_fields}
-    for name, allowed in (choices or {}).items():
-        match = [choice for choice in allowed if choice.casefold() == values[name].strip().casefold()]
-        if not match:
-            raise ParseError(f"'{name}' must be one of {allowed}, got {values[name][:60]!r}", raw=text)
-        values[name] = match[0]
+    properties = (schema or {}).get("properties", {})
+    values = {}
+    for name in output_fields:
+        try:
+            values[name] = typed_value(data[name], properties.get(name, {}))
+        except ValueError as exc:
+            raise ParseError(f"'{name}' {exc}", raw=text) from None
     return values

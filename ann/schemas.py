@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 __all__ = ["SCHEMA_FILES", "schema_text"]
@@ -12,11 +11,15 @@ __all__ = ["SCHEMA_FILES", "schema_text"]
 SCHEMA_FILES = {"spec": "spec-v1.schema.json", "bundle": "bundle-v1.schema.json"}
 
 
-def _builders() -> dict[str, Callable[[], dict[str, Any]]]:
-    from ann.bundle import bundle_schema
-    from ann.spec import spec_schema
+def _schema(kind: str) -> dict[str, Any]:
+    # Only the models of the schema asked for are imported: the spec's are the cheaper.
+    if kind == "spec":
+        from ann.spec import spec_schema
 
-    return {"spec": spec_schema, "bundle": bundle_schema}
+        return spec_schema()
+    from ann.bundle import bundle_schema
+
+    return bundle_schema()
 
 
 def schema_text(kind: str) -> str:
@@ -28,7 +31,6 @@ def schema_text(kind: str) -> str:
     Raises:
         ValueError: ``kind`` names no schema.
     """
-    builders = _builders()
-    if kind not in builders:
-        raise ValueError(f"no schema named {kind!r}; choose one of {sorted(builders)}")
-    return json.dumps(builders[kind](), indent=2, sort_keys=True) + "\n"
+    if kind not in SCHEMA_FILES:
+        raise ValueError(f"no schema named {kind!r}; choose one of {sorted(SCHEMA_FILES)}")
+    return json.dumps(_schema(kind), indent=2, sort_keys=True) + "\n"

@@ -7,14 +7,17 @@ A spec error is reported as one line naming the file and the field path, e.g.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from ann.errors import ConfigError
 from ann.io import atomic_write_text
+from ann.search.space import SearchSpec
+from ann.strict_model import StrictModel
 
 # A spec's YAML may use anchors and aliases; this many values, with aliases expanded, is far more
 # than any real spec has, and small enough that a "billion laughs" file fails at once.
@@ -25,10 +28,7 @@ MAX_DEPTH = 64  # nesting; pydantic cannot even write out much deeper values
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Strict(BaseModel):
-    """Unknown keys are errors: a typo in a spec must not be silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
+_Strict = StrictModel
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -65,11 +65,41 @@ class GraphSpec(_Strict):
     layers: list[LayerSpec] = Field(min_length=1)
 
 
+ScalarType = Literal["text", "number", "integer", "boolean", "date"]
+
+
 class FieldSpec(_Strict):
-    """A field's description and, for labels, the values it may take."""
+    """A field's description and what its value may be: a type, a pattern, or for labels a list of choices.
+
+    A declared type (anything but plain text) is sent as the reply's JSON Schema, so a grammar
+    enforces it, and the reply is checked against it (``ann.field_types``).
+    """
 
     description: str = ""
+    type: Literal["text", "number", "integer", "boolean", "date", "list"] = "text"
+    items: ScalarType | None = Field(default=None, description="the type of a list's items (text unless given)")
+    pattern: str | None = Field(default=None, description="a regular expression a text value matches whole")
     choices: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _type_fits(self) -> FieldSpec:
+        if self.items is not None and self.type != "list":
+            raise ValueError(f"`items: {self.items}` is only for `type: list`, not `type: {self.type}`")
+        if self.pattern is not None:
+            if self.type != "text":
+                raise ValueError(f"`pattern:` is only for text, not `type: {self.type}`")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"`pattern: {self.pattern}` is not a valid regular expression ({exc})") from None
+        if self.choices and (self.type != "text" or self.pattern is not None):
+            raise ValueError("`choices:` are for plain text fields; drop `type:` or `pattern:`")
+        return self
+
+    @property
+    def typed(self) -> bool:
+        """Whether the field declares more than plain text (choices have their own channel)."""
+        return self.type != "text" or self.pattern is not None
 
 
 class MetricSpec(_Strict):
@@ -125,6 +155,7 @@ class Spec(_Strict):
     freeze: list[str] = Field(default_factory=list)
     tools: str | None = None
     graph: GraphSpec | None = None
+    search: SearchSpec | None = None
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -147,6 +178,10 @@ class Spec(_Strict):
 
     def choices(self) -> dict[str, list[str]]:
         return {name: list(spec.choices) for name, spec in self.fields.items() if spec.choices}
+
+    def types(self) -> dict[str, FieldSpec]:
+        """The fields with a declared type or pattern."""
+        return {name: spec for name, spec in self.fields.items() if spec.typed}
 
     @field_validator("metric", mode="before")
     @classmethod

@@ -320,8 +320,13 @@ def main() -> None:
     entry = TASKS[args.task]
     if entry.qwen:
         args.gguf = args.gguf or qwen_coder_gguf()
-    flags = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr, "demos": args.demos,
-             "demo_source": args.demo_source}
+    flags = {
+        "epochs": args.epochs,
+        "patience": args.patience,
+        "lr": args.lr,
+        "demos": args.demos,
+        "demo_source": args.demo_source,
+    }
     # The budget is calls, the same for every arm; a wall-time cap would measure the machine's load instead.
     overrides = {**DEFAULTS.get(args.task, {}), "max_calls": args.budget, "max_time": None}
     overrides.update({key: value for key, value in flags.items() if value is not None})

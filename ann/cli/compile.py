@@ -21,9 +21,9 @@ from ann.build import graph_from_spec
 from ann.bundle import Scores, make_bundle, save_bundle
 from ann.cli.common import build_graph, check_output, open_dataset, open_model, read_source
 from ann.cli.eval import spec_metric
-from ann.cli.plan import add_plan_flags, planned_spec
+from ann.cli.plan import planned_spec
 from ann.cli.show import graph_tree
-from ann.cli.tools import add_draft_flags, check_unsafe, draft_settings
+from ann.cli.tools import check_unsafe, draft_settings
 from ann.errors import ConfigError, TooManyFailures
 from ann.io import remove_stale_temps
 from ann.lm import ModelClient
@@ -36,44 +36,6 @@ SETTINGS = (
     "epochs", "batch_size", "patience", "momentum", "candidates", "demos", "demo_source", "lr", "alpha", "structure",
     "max_agents", "max_calls", "max_cost", "max_time", "draft",
 )  # fmt: skip
-
-
-def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("compile", parents=parents, help="train a spec's prompts on data; write a bundle")
-    parser.add_argument("spec", help="the YAML spec")
-    parser.add_argument("--train", required=True, help="training set (JSONL or CSV)")
-    parser.add_argument("--val", required=True, help="validation set: a change is kept only if it raises this score")
-    parser.add_argument("--out", required=True, type=Path, help="run directory: bundle, history, report, checkpoint")
-    parser.add_argument("--epochs", type=int, help="passes over the training set (spec, else 2)")
-    parser.add_argument("--batch-size", type=int, help="examples per step (spec, else 4)")
-    parser.add_argument("--patience", type=int, help="stop after this many steps without a gain (spec, else 3)")
-    parser.add_argument("--momentum", type=int, help="past updates shown to the rewriter (spec, else 2)")
-    parser.add_argument("--candidates", type=int, help="proposals per step, screened on the minibatch (spec, else 1)")
-    parser.add_argument("--holdout", help="a second held-out split: the trained graph is kept only if it scores at "
-                        "least as well there as the untrained one")  # fmt: skip
-    parser.add_argument("--demos", type=int, help="also try up to N worked examples per agent from solved runs")
-    parser.add_argument("--demo-source", choices=["bootstrap", "labeled"],
-                        help="demos from the answers chosen in solved runs (bootstrap, the default) or from the "
-                        "training examples' expected values (labeled)")  # fmt: skip
-    parser.add_argument("--lr", type=float, help="textual learning rate: the largest fraction of a text's words one "
-                        "rewrite may change (spec, else 1.0: unbounded)")  # fmt: skip
-    parser.add_argument("--alpha", type=float, help="significance level of the gate's paired sign test on validation "
-                        "(spec, else 0.05)")  # fmt: skip
-    parser.add_argument("--structure", action=argparse.BooleanOptionalAction, default=None,
-                        help="also try structural edits: swap a team type, add or remove an agent")  # fmt: skip
-    parser.add_argument("--max-calls", type=int, help="stop after this many model calls")
-    parser.add_argument("--max-cost", type=float, help="stop after this many US dollars")
-    parser.add_argument("--max-time", type=float, help="stop after this many seconds")
-    parser.add_argument("--optimizer-model", help="LiteLLM model for the optimizer (default: the forward model)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    parser.add_argument(
-        "--plan", action="store_true", help="have the planner propose the graph (also when the spec has none)"
-    )
-    parser.add_argument("--draft", action=argparse.BooleanOptionalAction, default=None,
-                        help="first refine the docs of the agents' tools by exploring them (DRAFT)")  # fmt: skip
-    add_plan_flags(parser)
-    add_draft_flags(parser)
-    parser.set_defaults(handler=run_compile)
 
 
 def settings(args: argparse.Namespace, train: TrainSpec) -> dict[str, Any]:

@@ -11,15 +11,6 @@ import json
 from rich.console import Console
 
 
-def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "diff", parents=parents, help="compare two bundles (or a spec and a bundle): params, structure, demos, scores"
-    )
-    parser.add_argument("a", help="the 'before' side: a YAML spec or a bundle .json")
-    parser.add_argument("b", help="the 'after' side: a YAML spec or a bundle .json")
-    parser.set_defaults(handler=run_diff)
-
-
 def run_diff(args: argparse.Namespace, console: Console) -> int:
     from ann.diff import bundle_of_source, diff_bundles, diff_text
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -18,16 +17,6 @@ from ann.evaluate import EvalReport, Scored, aevaluate
 from ann.lm import ModelClient
 from ann.spec import Spec
 from ann.trace import save_traces
-
-
-def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("eval", parents=parents, help="score a spec on a dataset")
-    parser.add_argument("spec", help="the YAML spec")
-    parser.add_argument("--data", required=True, help="JSONL or CSV dataset, or `humaneval`")
-    parser.add_argument("--metric", help="metric name (default: the spec's metric)")
-    parser.add_argument("--limit", type=int, help="score only the first N examples")
-    parser.add_argument("--traces", type=Path, help="write every run's trace to this JSONL file")
-    parser.set_defaults(handler=run_eval)
 
 
 def spec_metric(spec: Spec, name: str | None, *, lm: ModelClient | None = None):

@@ -16,22 +16,6 @@ from ann.cli.common import check_output
 from ann.errors import ConfigError
 from ann.io import atomic_write_text
 
-# ann.export.FORMATS, without importing it at startup (a test checks they agree).
-FORMATS = ("prompts", "markdown", "mermaid", "graphml", "python", "dspy")
-
-
-def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "export",
-        parents=parents,
-        help="export a bundle as chat prompts (JSON), Markdown, Mermaid, GraphML, a standalone Python file "
-        "or a DSPy program",
-    )
-    parser.add_argument("spec", metavar="BUNDLE", help="a bundle .json written by `ann compile`")
-    parser.add_argument("--format", required=True, choices=FORMATS, help="what to export")
-    parser.add_argument("--out", type=Path, help="write here instead of printing")
-    parser.set_defaults(handler=run_export)
-
 
 def run_export(args: argparse.Namespace, console: Console) -> int:
     if Path(args.spec).suffix != ".json":

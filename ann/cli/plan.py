@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
 
 from rich.console import Console
 
@@ -15,20 +14,6 @@ from ann.embed import installed_local_embedder
 from ann.optimizers.guards import Guards
 from ann.optimizers.planner import plan_graph
 from ann.spec import Spec, save_spec
-
-
-def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("plan", parents=parents, help="propose a graph for a spec's task")
-    parser.add_argument("spec", help="the YAML spec (its graph, if any, is replaced)")
-    parser.add_argument("--train", help="training examples shown to the planner (JSONL or CSV)")
-    parser.add_argument("--write", type=Path, help="write the spec with the planned graph to this YAML file")
-    add_plan_flags(parser)
-    parser.set_defaults(handler=run_plan)
-
-
-def add_plan_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-layers", type=int, default=3, help="most layers the planner may propose (default 3)")
-    parser.add_argument("--max-agents", type=int, help="most agents per layer (plans: 3; structural edits: 4)")
 
 
 async def planned_spec(args: argparse.Namespace, spec: Spec, train: list) -> Spec:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
@@ -16,17 +15,6 @@ from ann.engine import Result
 from ann.errors import ConfigError
 from ann.io import atomic_write_text
 from ann.trace import save_traces
-
-
-def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("run", parents=parents, help="run a spec on one input or a dataset")
-    parser.add_argument("spec", help="the YAML spec")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--input", help='one input as JSON, e.g. \'{"question": "..."}\'')
-    source.add_argument("--data", help="JSONL or CSV dataset to run, or `humaneval`")
-    parser.add_argument("--out", type=Path, help="with --data: write outputs here as JSONL")
-    parser.add_argument("--traces", type=Path, help="write every run's trace to this JSONL file")
-    parser.set_defaults(handler=run_run)
 
 
 def _parse_input(text: str, inputs: list[str]) -> dict:

@@ -20,15 +20,6 @@ from ann.graph import Graph
 from ann.tools.module import read_tools
 
 
-def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("show", parents=parents, help="print a spec's or bundle's graph as a tree")
-    parser.add_argument("spec", help="a YAML spec or a bundle .json")
-    parser.add_argument(
-        "--verify", action="store_true", help="first check a bundle's content hash; exit 2 if edited or corrupted"
-    )
-    parser.set_defaults(handler=run_show)
-
-
 def _short(text: str, limit: int = 100) -> str:
     text = " ".join(text.split())
     return escape(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -37,41 +37,6 @@ from ann.tools.tool import Tool
 DRAFT_MAX_TOKENS = 512  # a rewritten doc of up to 150 words, as JSON
 
 
-def add_draft_flags(parser: argparse.ArgumentParser) -> None:
-    """The DRAFT settings, shared by `ann tools refine` and `ann compile --draft`."""
-    group = parser.add_argument_group("DRAFT (tool documentation) settings")
-    group.add_argument("--episodes", type=int, default=5, help="most explorations per tool (default 5)")
-    group.add_argument(
-        "--phi",
-        type=float,
-        default=0.9,
-        help="a probe must have cosine similarity below this to every earlier one (default 0.9)",
-    )
-    group.add_argument(
-        "--tau",
-        type=float,
-        default=0.75,
-        help="stop once (BLEU + cosine) / 2 of successive docs exceeds this (default 0.75)",
-    )
-    group.add_argument("--embed-model", help="LiteLLM embedding model (default: the local all-MiniLM-L6-v2)")
-    group.add_argument("--embed-api-base", help="endpoint of the embedding model, if not the provider's")  # fmt: skip
-    group.add_argument("--draft-allow-unsafe", action="append", metavar="TOOL",
-                       help="let DRAFT call this tool with made-up arguments though it is an HTTP operation "
-                       "other than GET/HEAD (repeatable); others like it are skipped, as the log says")  # fmt: skip
-
-
-def add_parser(commands: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    tools = commands.add_parser("tools", help="work on the tools agents call")
-    actions = tools.add_subparsers(dest="action", required=True, metavar="ACTION")
-    refine = actions.add_parser("refine", parents=parents, help="rewrite tool docs by exploring the tools (DRAFT)")
-    refine.add_argument("target", help="a tools module (.py), an API description (OpenAPI or operations: JSON/YAML), "
-                        "or a spec or bundle whose agents use tools")  # fmt: skip
-    refine.add_argument("--out", required=True, type=Path, help="where to write draft.json, tools.md (and bundle.json)")
-    refine.add_argument("--only", action="append", metavar="TOOL", help="refine only this tool (repeatable)")
-    add_draft_flags(refine)
-    refine.set_defaults(handler=run_refine)
-
-
 def draft_settings(args: argparse.Namespace) -> DraftSettings:
     """The DRAFT flags, checked before any model starts, with the embedder they name."""
     if args.episodes < 1:

@@ -12,7 +12,7 @@ from ann.datasets.metric_result import MetricResult
 from ann.datasets.sandbox import SandboxResult, run_python
 from ann.errors import ConfigError
 
-__all__ = ["CodePass", "build_program", "extract_code"]
+__all__ = ["CodePass", "build_program", "build_solution", "extract_code", "failure_feedback"]
 
 _FENCE = re.compile(r"```[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<code>.*?)(?:```|\Z)", re.DOTALL)
 _PYTHON_LANGS = frozenset({"", "python", "python3", "py"})
@@ -43,13 +43,29 @@ def extract_code(text: str, entry_point: str | None = None) -> str:
     return candidates[0]
 
 
-def build_program(code: str, *, prompt: str, test: str, entry_point: str) -> str:
-    """The program that checks a completion: solution, then the tests, then the check call.
+def build_solution(code: str, *, prompt: str, entry_point: str) -> str:
+    """The completion placed into the problem's prompt, ready to run or to test.
 
     Code that defines ``def {entry_point}`` is a full program; the prompt still goes first so
     its imports and helper functions (HumanEval/38's ``encode_cyclic``, say) exist, and the
     model's definition replaces the prompt's docstring-only stub. Other code is a function body
     appended to the prompt; a body written without indentation is indented for it.
+
+    Args:
+        code: The extracted completion.
+        prompt: The problem's prompt (signature and docstring).
+        entry_point: The function the completion completes.
+
+    Returns:
+        Python source defining the solution.
+    """
+    if _defines(code, entry_point):
+        return prompt.rstrip("\n") + "\n\n\n" + code
+    return prompt + _as_body(code)
+
+
+def build_program(code: str, *, prompt: str, test: str, entry_point: str) -> str:
+    """The program that checks a completion: solution (see `build_solution`), the tests, the check call.
 
     Args:
         code: The extracted completion.
@@ -60,8 +76,7 @@ def build_program(code: str, *, prompt: str, test: str, entry_point: str) -> str
     Returns:
         Python source to run.
     """
-    full_program = _defines(code, entry_point)
-    solution = prompt.rstrip("\n") + "\n\n\n" + code if full_program else prompt + _as_body(code)
+    solution = build_solution(code, prompt=prompt, entry_point=entry_point)
     return solution + "\n\n" + test + f"\n\ncheck({entry_point})\n"
 
 
@@ -117,7 +132,7 @@ class CodePass:
             return MetricResult(1.0, "all tests passed")
         if result.timed_out:
             return MetricResult(0.0, f"timed out after {self.timeout_s:g}s")
-        return MetricResult(0.0, _failure(result))
+        return MetricResult(0.0, failure_feedback(result))
 
     def _problem(self, example: Example) -> tuple[str, str, str]:
         missing = [key for key in ("test", "entry_point") if key not in example.expected]
@@ -153,7 +168,8 @@ def _as_body(code: str) -> str:
     return code
 
 
-def _failure(result: SandboxResult) -> str:
+def failure_feedback(result: SandboxResult) -> str:
+    """Why a sandboxed run that did not pass failed: the end of its traceback, or how it ended."""
     if result.returncode == 0 and not result.completed:
         return "the program exited before the tests finished (an early exit is not a pass)"
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -29,13 +29,13 @@ USAGE = (
     "input values as text; add `request` and, when `reply.schema` is set and the backend can constrain output, "
     "the matching `response_format` (`openai` for OpenAI-style json_schema, `llamacpp` for llama.cpp; ann sends "
     "none to hosted models). A text reply is the output field itself (stripped); a JSON reply is an object with "
-    "one string per output field."
+    "one value per output field: a string, or the type `reply.schema` declares for it."
 )
 
 
 @dataclass
 class Reply:
-    """How the agent answers: plain text (one output) or a JSON object (several, or choices)."""
+    """How the agent answers: plain text (one output) or a JSON object (several, choices or a type)."""
 
     format: str
     outputs: list[str]
@@ -94,7 +94,7 @@ def agent_calls(graph: Graph, spec: Spec) -> list[AgentCall]:
     for layer_name in graph.order:
         layer = graph.layers[layer_name]
         for agent in layer.agents:
-            signature = agent.signature(layer.inputs, layer.outputs, graph.fields, graph.choices)
+            signature = agent.signature(layer.inputs, layer.outputs, graph.fields, graph.choices, graph.types)
             demos = agent.demo_examples()
             slots = {name: placeholder(name) for name in layer.inputs}
             if agent.tools:  # every turn of a tool loop is a JSON action

@@ -25,8 +25,8 @@ def export_mermaid(graph: Graph) -> str:
         samples = f" ×{layer.samples}" if layer.samples > 1 else ""
         lines.append(f"    {_node_id(name)}[{_label(f'{name} · {layer.aggregator.value}{samples} · {agents}')}]")
     lines.append(f"    {_OUTPUT_ID}([{_label('output: ' + ', '.join(graph.outputs))}])")
-    for source, target, data in graph.dag.edges(data=True):
-        lines.append(f"    {_node_id(source)} -->|{_label(', '.join(data['fields']))}| {_node_id(target)}")
+    for source, target, fields in graph.edges():
+        lines.append(f"    {_node_id(source)} -->|{_label(', '.join(fields))}| {_node_id(target)}")
     producers = {field: name for name in graph.order for field in graph.layers[name].outputs}
     for name in dict.fromkeys(producers[field] for field in graph.outputs):
         fields = [field for field in graph.outputs if producers[field] == name]

@@ -38,7 +38,7 @@ def fill_messages(messages: list[dict[str, str]], values: dict[str, Any]) -> lis
 
 def ask(
     client: httpx.Client, call: dict[str, Any], values: dict[str, Any], temperature: float, sample: int, args: Any
-) -> dict[str, str] | None:
+) -> dict[str, Any] | None:
     """One agent's answer, parsed as ann parses it; None when the reply does not fit."""
     body: dict[str, Any] = {
         "model": args.model,
@@ -56,7 +56,7 @@ def ask(
     text = response.json()["choices"][0]["message"].get("content") or ""
     reply = call["reply"]
     try:
-        return parse_reply(reply["outputs"], text, json_reply=reply["format"] != "text", choices=reply["choices"])
+        return parse_reply(reply["outputs"], text, json_reply=reply["format"] != "text", schema=reply["schema"])
     except ParseError:
         return None
 

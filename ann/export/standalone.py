@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ann import errors, replies
+from ann import errors, field_types, replies
 from ann.datasets import normalize, numeric_metric
 from ann.errors import ConfigError
 from ann.export.chat import agent_calls
@@ -36,7 +36,7 @@ def _pattern(name: str, compiled: re.Pattern[str]) -> str:
 def ann_source() -> str:
     """The ann functions the runner needs, as source, with the constants they read."""
     parts = [
-        "import unicodedata",
+        "import datetime\nimport math\nimport unicodedata",
         inspect.getsource(errors.AnnError),
         inspect.getsource(errors.ParseError),
         "\n".join(
@@ -49,6 +49,7 @@ def ann_source() -> str:
         inspect.getsource(vote.vote_keys),
         _pattern("_FENCE", replies._FENCE),
         inspect.getsource(replies.parse_json_object),
+        inspect.getsource(field_types.typed_value),
         inspect.getsource(replies.parse_reply),
     ]
     return (

@@ -15,14 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ann.errors import ConfigError
+from ann.field_types import anchored
 from ann.prompts import AGENT_ROLE
 from ann.render import render
 
 if TYPE_CHECKING:
     from ann.bundle import Bundle
     from ann.graph import Graph
+    from ann.spec import FieldSpec
 
 EXPORTABLE = ("single", "vote")
+_SOURCE = {"text": "str", "number": "float", "integer": "int", "boolean": "bool", "date": "datetime.date"}
 REASONING = "reasoning"
 
 FILE = '''"""{title}
@@ -46,11 +49,11 @@ Usage:
 
 from __future__ import annotations
 
-from typing import {typing}
+{stdlib}from typing import {typing}
 
 import dspy
 from dspy.utils.exceptions import AdapterParseError
-
+{third_party}
 from ann.adapter import AnnAdapter
 from ann.errors import ParseError
 from ann.layers.base import Candidate
@@ -203,7 +206,8 @@ def _render(bundle: Bundle) -> str:
     spec = bundle.spec
     if spec.graph is None:
         raise ConfigError("export: the bundle has no graph")
-    descriptions, choices = spec.descriptions(), spec.choices()
+    descriptions, choices, types = spec.descriptions(), spec.choices(), spec.types()
+    patterned = any(f.pattern is not None for f in types.values())
     signatures, agents, steps = [], [], []
     for layer in _ordered(spec.inputs, spec.graph.layers):  # the order forward() runs them in
         _check_layer(layer.name, layer.aggregator, [a.name for a in layer.agents if a.tools])
@@ -216,8 +220,8 @@ def _render(bundle: Bundle) -> str:
             constant = f"{layer.name}__{agent.name}".upper()
             cot = _chain_of_thought(layer.outputs, descriptions)
             outputs = layer.outputs[1:] if cot else layer.outputs
-            fields = [_field(n, "InputField", descriptions, {}) for n in layer.inputs]
-            fields += [_field(n, "OutputField", descriptions, choices) for n in outputs]
+            fields = [_field(n, "InputField", descriptions, "str") for n in layer.inputs]
+            fields += [_field(n, "OutputField", descriptions, _annotation(n, choices, types)) for n in outputs]
             signatures.append(render(SIGNATURE, constant=constant, fields="\n".join(fields),
                                      instructions=repr(text or " "), demos=_literal(demos)))  # fmt: skip
             maker = "chain_of_thought" if cot else "predict"
@@ -238,7 +242,11 @@ def _render(bundle: Bundle) -> str:
         FILE,
         title=f"{_safe(spec.name)}, a trained ann graph exported as a DSPy program.",
         version=__version__,
-        typing="Any, Literal" if choices else "Any",
+        stdlib="import datetime\n" if any("date" in (f.type, f.items) for f in types.values()) else "",
+        typing=", ".join(
+            name for name, used in [("Annotated", patterned), ("Any", True), ("Literal", bool(choices))] if used
+        ),
+        third_party="from pydantic import StringConstraints\n" if patterned else "",
         example=example,
         inputs=repr(list(spec.inputs)),
         outputs=repr(list(spec.outputs)),
@@ -269,8 +277,21 @@ def _chain_of_thought(outputs: list[str], descriptions: dict[str, str]) -> bool:
     return len(outputs) > 1 and outputs[0] == REASONING and not descriptions.get(REASONING)
 
 
-def _field(name: str, kind: str, descriptions: dict[str, str], choices: dict[str, list[str]]) -> str:
-    annotation = f"Literal[{', '.join(repr(v) for v in choices[name])}]" if name in choices else "str"
+def _annotation(name: str, choices: dict[str, list[str]], types: dict[str, FieldSpec]) -> str:
+    """An output field's annotation as source, as `ann.field_types.annotation` builds it in ann."""
+    if name in choices:
+        return f"Literal[{', '.join(repr(v) for v in choices[name])}]"
+    field = types.get(name)
+    if field is None:
+        return "str"
+    if field.type == "list":
+        return f"list[{_SOURCE[field.items or 'text']}]"
+    if field.pattern is not None:
+        return f"Annotated[str, StringConstraints(pattern={anchored(field.pattern)!r})]"
+    return _SOURCE[field.type]
+
+
+def _field(name: str, kind: str, descriptions: dict[str, str], annotation: str) -> str:
     return render(FIELD, name=repr(name), annotation=annotation, kind=kind, desc=repr(descriptions.get(name, "")))
 
 

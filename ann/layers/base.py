@@ -9,30 +9,46 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ann.agent import Agent
-from ann.calls import ask_agent
 from ann.errors import AnnError, GraphError, ParseError
-from ann.lm import ModelClient
 from ann.params import Param
 from ann.tasks import gather_all
-from ann.tools.loop import run_tools
-from ann.trace import Trace
 
 if TYPE_CHECKING:
     from ann.layers.layer import Layer
+    from ann.lm import ModelClient
+    from ann.spec import FieldSpec
+    from ann.trace import Trace
+
+
+@dataclass
+class Verdict:
+    """A verifier's result for one candidate: a score in [0, 1], why, and how long the check took."""
+
+    score: float
+    message: str
+    latency_s: float = 0.0
 
 
 @dataclass
 class Candidate:
-    """One team member's answer (or its failure)."""
+    """One team member's answer (or its failure), and its verdict when a verifier checked it."""
 
     agent: str
     sample: int
     outputs: dict[str, Any] | None
     error: str | None = None
+    verdict: Verdict | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The candidate as the trace keeps it; a verdict rides along so the backward pass sees it."""
+        record = dict(self.outputs or {"error": self.error})
+        if self.verdict is None:
+            return record
+        return {"verdict": {**asdict(self.verdict), "latency_s": round(self.verdict.latency_s, 3)}, **record}
 
 
 @dataclass
@@ -55,6 +71,7 @@ class TeamRun:
         trace: Trace,
         descriptions: dict[str, str],
         choices: dict[str, list[str]] | None = None,
+        types: dict[str, FieldSpec] | None = None,
     ) -> None:
         self.layer = layer
         self.values = values
@@ -62,6 +79,7 @@ class TeamRun:
         self.trace = trace
         self.descriptions = descriptions
         self.choices = choices or {}
+        self.types = types or {}
 
     async def ask(
         self,
@@ -85,6 +103,10 @@ class TeamRun:
             ParseError: The reply did not fit the output fields (recorded in the trace).
             LMError: The model could not be reached (recorded in the trace).
         """
+        # Imported here, not at the top: building a graph (`ann show`) must not load the model client.
+        from ann.calls import ask_agent
+        from ann.tools.loop import run_tools
+
         described = {**self.descriptions, **(descriptions or {})}
         if agent.tools:
             return await run_tools(
@@ -100,6 +122,7 @@ class TeamRun:
             outputs=outputs,
             descriptions=described,
             choices={**self.choices, **(choices or {})},
+            types=self.types,
             layer=self.layer.name,
             purpose=purpose,
             sample=sample,
@@ -154,6 +177,8 @@ class Aggregator(ABC):
     min_agents: ClassVar[int] = 1
     max_agents: ClassVar[int | None] = None
     defaults: ClassVar[dict[str, Any]] = {}
+    # False when an edit that picks this team type (with no options) could not fill its options sensibly.
+    proposable: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.defaults))
@@ -163,6 +188,11 @@ class Aggregator(ABC):
         self.options = {**self.defaults, **options}
         self.agents: list[Agent] = []
         self.texts: dict[str, Param] = {}
+
+    @classmethod
+    def tool_names(cls, options: dict[str, Any]) -> list[str]:
+        """The spec's tools this team type calls itself (not through its agents), given its options."""
+        return []
 
     def named_parameters(self) -> Iterator[tuple[str, Param]]:
         """The team type's own params: its texts, then its agents' role and instructions."""

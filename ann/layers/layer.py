@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ann.agent import Agent, check_name
 from ann.errors import GraphError
 from ann.layers.base import Aggregator, LayerOutcome, TeamRun
 from ann.layers.registry import AGGREGATORS, aggregator_class
 from ann.params import Param
+
+if TYPE_CHECKING:
+    from ann.tools.tool import Tool
 
 
 class Layer:
@@ -25,10 +28,12 @@ class Layer:
         temperature: Sampling temperature of the first sample; None uses the model's default.
         options: Settings of the team type, e.g. ``{"rounds": 2}`` for ``debate`` or
             ``{"rubric": "..."}`` for ``best_of_n``.
+        tools: Tools the team type calls itself, not through an agent: the function a
+            ``verify`` layer names as its ``verifier``.
 
     Raises:
-        GraphError: Empty team, duplicate agent names, an unknown aggregator or a team size the
-            aggregator does not accept.
+        GraphError: Empty team, duplicate agent names, an unknown aggregator, a team size the
+            aggregator does not accept or a tool it names but was not given.
 
     Example:
         >>> Layer("solve", [Agent("a"), Agent("b"), Agent("c")], "vote", inputs=["question"], outputs=["answer"])
@@ -45,6 +50,7 @@ class Layer:
         samples: int = 1,
         temperature: float | None = None,
         options: dict[str, Any] | None = None,
+        tools: Sequence[Tool] = (),
     ) -> None:
         check_name("layer", name)
         self.name = name
@@ -56,6 +62,7 @@ class Layer:
         self.samples = samples
         self.temperature = temperature
         self.options = dict(options or {})
+        self.tools = list(tools)
         self.team_type: Aggregator | None = None
         self.aggregator = Param(
             aggregator, description=f"the aggregation method of layer '{name}'", trainable=False, kind="choice"
@@ -82,6 +89,12 @@ class Layer:
             raise GraphError(
                 f"layer '{self.name}': aggregator '{team_type.name}' does not take {len(self.agents)} agents "
                 f"(it needs at least {low}{most})"
+            )
+        missing = sorted(set(team_type.tool_names(self.options)) - {tool.name for tool in self.tools})
+        if missing:
+            raise GraphError(
+                f"layer '{self.name}': aggregator '{team_type.name}' calls tool {missing[0]!r}, "
+                "which the layer was not given (name a function of the spec's tools module)"
             )
 
     def _aggregator_class(self) -> type[Aggregator]:

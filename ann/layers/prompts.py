@@ -65,3 +65,19 @@ TEAMS_FIELD = "team_types"
 TEAMS_DESCRIPTION = "the ways the team can work"
 TEAM_FIELD = "team_type"
 TEAM_DESCRIPTION = "the chosen way of working"
+
+# Verify: a verifier scores each candidate; an LLM verifier grades like the refine reviewer (0-10).
+VERIFIER_ROLE = "a strict checker of answers"
+VERIFIER_INSTRUCTIONS = (
+    "Check whether the answer solves the task correctly and completely. Give it a score from 0 (wrong) "
+    "to 10 (certainly right) and say briefly what is wrong, if anything."
+)
+# A candidate that failed its check is revised by its own agent, shown what the check found (Reflexion).
+PREVIOUS_FIELD = "previous_answer"
+PREVIOUS_DESCRIPTION = "your previous answer to this task, which failed a check"
+CHECK_FIELD = "check_result"
+CHECK_DESCRIPTION = "what the check of your previous answer found"
+CHECK_RESULT = (
+    "{message}\n\nYour previous answer failed this check. Think about why it failed, then write a corrected "
+    "answer to the task."
+)

@@ -17,7 +17,7 @@ from ann.build import graph_from_spec
 from ann.calls import traced_call
 from ann.datasets.example import Example
 from ann.errors import AnnError, ConfigError, ParseError
-from ann.layers.registry import AGGREGATORS
+from ann.layers.registry import proposable_aggregators
 from ann.lm import ModelClient, json_response_format
 from ann.optimizers.describe import clip
 from ann.optimizers.guards import Guards
@@ -54,7 +54,7 @@ def plan_schema(max_layers: int, max_agents: int) -> dict[str, Any]:
             "name": names,
             "inputs": {"type": "array", "items": names, "minItems": 1, "maxItems": 4},
             "outputs": {"type": "array", "items": names, "minItems": 1, "maxItems": 3},
-            "aggregator": {"type": "string", "enum": sorted(AGGREGATORS)},
+            "aggregator": {"type": "string", "enum": proposable_aggregators()},
             "agents": {"type": "array", "items": agent, "minItems": 1, "maxItems": max_agents},
         },
         "required": ["name", "inputs", "outputs", "aggregator", "agents"],

@@ -18,7 +18,7 @@ from ann.bundle import layer_specs
 from ann.calls import traced_call
 from ann.errors import ConfigError, GraphError, LMError, ParseError
 from ann.graph import Graph
-from ann.layers.registry import AGGREGATORS
+from ann.layers.registry import proposable_aggregators
 from ann.lm import ModelClient, json_response_format
 from ann.optimizers.describe import clip, describe_graph, describe_team
 from ann.optimizers.prompts import ARCHITECT_SYSTEM, ARCHITECT_USER, PLANNER_TEAM_TYPE, TEAM_TYPE_SUMMARIES
@@ -99,6 +99,8 @@ def calls_per_example(graph: Graph) -> int:
         kind = layer.aggregator.value
         if kind == "debate":
             answers *= 1 + int(layer.options.get("rounds", 1))
+        if kind == "verify":  # each round revises every answer at worst; an llm verifier checks each one
+            answers *= (1 + int(layer.options.get("rounds", 0))) * (2 if layer.options.get("verifier") == "llm" else 1)
         total += answers + _EXTRA_CALLS.get(kind, 0)
     return total
 
@@ -180,7 +182,7 @@ def edit_schema(graph: Graph) -> dict:
         if "layer" in props:
             props["layer"] = {"type": "string", "enum": layers}
         if "aggregator" in props:
-            props["aggregator"] = {"type": "string", "enum": sorted(AGGREGATORS)}
+            props["aggregator"] = {"type": "string", "enum": proposable_aggregators()}
     return schema
 
 

@@ -16,11 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ann.agent import check_name
 from ann.params import Param
 from ann.redact import redact
+
+if TYPE_CHECKING:
+    import dspy
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})  # HTTP methods that change nothing on the server
 
@@ -102,9 +105,8 @@ class Tool:
         check_name("tool", self.name)
         self.fn = fn
         self.timeout_s = timeout_s
-        import dspy  # here, not at the top: it takes seconds, and `ann show` needs none of it
-
-        self.spec = dspy.Tool(fn, name=self.name, args=args)
+        self._args = args
+        self._spec: dspy.Tool | None = None
         # The file a bundle reloads this tool from: a Python module, or an API description.
         self.source: str | None = inspect.getsourcefile(fn) if inspect.isfunction(fn) else None
         self.method: str | None = None  # an HTTP operation's method (set by http_tool)
@@ -117,8 +119,26 @@ class Tool:
                 kind="tool_doc",
                 description=f"what argument '{arg}' of tool '{self.name}' means",
             )  # fmt: skip
-            for arg in self.spec.args
+            for arg in self.args
         }
+
+    @property
+    def args(self) -> dict[str, dict[str, Any]]:
+        """Each argument's JSON Schema: as given, else from the callable's type hints (through ``spec``)."""
+        return self._args if self._args is not None else self.spec.args
+
+    @property
+    def spec(self) -> dspy.Tool:
+        """The ``dspy.Tool`` that checks arguments and calls ``fn``, made on first use.
+
+        A tool whose argument schemas are given (read from a file by ``ann show``, or an HTTP
+        operation) is described without it, so without importing DSPy, which takes seconds.
+        """
+        if self._spec is None:
+            import dspy
+
+            self._spec = dspy.Tool(self.fn, name=self.name, args=self._args)
+        return self._spec
 
     @property
     def safe(self) -> bool:
@@ -137,14 +157,14 @@ class Tool:
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of the arguments, with the current argument docs as descriptions."""
         properties = {}
-        for arg, schema in self.spec.args.items():
+        for arg, schema in self.args.items():
             described = dict(schema)
             if self.arg_docs[arg].value:
                 described["description"] = self.arg_docs[arg].value
             properties[arg] = described
         required = self.required
         if required is None:
-            required = [arg for arg, schema in self.spec.args.items() if "default" not in schema]
+            required = [arg for arg, schema in self.args.items() if "default" not in schema]
         return {"type": "object", "properties": properties, "required": required}
 
     def describe(self) -> str:

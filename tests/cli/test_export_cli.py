@@ -169,7 +169,7 @@ def test_dspy_format_is_the_interop_exporters_program(capsys, bundle_path) -> No
 
 
 def test_the_cli_offers_every_export_format() -> None:
-    from ann.cli.export import FORMATS as CLI_FORMATS
+    from ann.cli.flags import EXPORT_FORMATS as CLI_FORMATS
     from ann.export import FORMATS
 
     assert CLI_FORMATS == FORMATS
