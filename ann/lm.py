@@ -7,15 +7,25 @@ accounting hold everywhere without each caller remembering them.
 Retries are ann's own loop around one-attempt DSPy calls, using DSPy's judgement of which errors
 are transient and the server's ``Retry-After``: DSPy's and LiteLLM's built-in retries happen out of
 sight, and every failed attempt must be counted and shown in the trace.
+
+Each call of ann's own ``dspy.LM`` runs its synchronous path (``LM.forward`` -> ``litellm.completion``)
+on one of the client's worker threads, as DSPy's own parallel runs do. The async path
+(``LM.aforward`` -> ``litellm.acompletion``) passes each call through the event loop's small default
+thread pool three times (DSPy's request preparation, LiteLLM's request building, DSPy's pricing);
+with 16 or more calls in flight those hops queue, and a batch took up to twice as long
+(``benchmarks/engine.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -149,7 +159,8 @@ class ModelClient:
         cache: A call cache, or None to always call the model.
         concurrency: At most this many calls of this client are in flight at once.
         lm: A ready ``dspy.BaseLM`` to call instead of building ``dspy.LM`` from ``config``
-            (tests pass a scripted LM here).
+            (tests pass a scripted LM here). It is called through its ``aforward``; ann's own
+            ``dspy.LM`` through ``forward`` on the client's worker threads.
 
     Example:
         >>> client = ModelClient(ModelConfig("openai/gpt-4o-mini"), concurrency=8)
@@ -182,6 +193,8 @@ class ModelClient:
         if config.api_key:
             extra["api_key"] = config.api_key
         self.sends_seed = _accepts_seed(config.model)
+        # Worker threads for ann's own dspy.LM (see the module docstring), started as calls need them.
+        self._threads: ThreadPoolExecutor | None = None
         if lm is None:
             import dspy
 
@@ -195,6 +208,7 @@ class ModelClient:
                 timeout=config.timeout_s,
                 **extra,
             )
+            self._threads = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ann-lm")
         self.dspy_lm = lm
 
     def _limit(self) -> asyncio.Semaphore:
@@ -290,7 +304,7 @@ class ModelClient:
         started = time.perf_counter()
         attempt = 0
         while True:
-            call = asyncio.ensure_future(self.dspy_lm.aforward(messages=messages, **settings))
+            call = self._start(messages, settings)
             cancelled = await _settle(call)
             if call.cancelled():
                 raise asyncio.CancelledError
@@ -319,6 +333,14 @@ class ModelClient:
             await asyncio.sleep(self._retry_wait(error, attempt))
             attempt += 1
 
+    def _start(self, messages: list[dict[str, str]], settings: dict[str, Any]) -> asyncio.Future[Any]:
+        """One attempt, started: on a worker thread for ann's own dspy.LM, else the LM's ``aforward``."""
+        if self._threads is None:
+            return asyncio.ensure_future(self.dspy_lm.aforward(messages=messages, **settings))
+        # The worker sees the caller's context, as asyncio.to_thread would (dspy.context settings).
+        send = functools.partial(contextvars.copy_context().run, self.dspy_lm.forward, messages=messages, **settings)
+        return asyncio.get_running_loop().run_in_executor(self._threads, send)
+
     def _retry_wait(self, error: DspyLMError, attempt: int) -> float:
         """The server's ``Retry-After`` if it sent one, else exponential backoff; at most 60 s."""
         hint = getattr(error, "retry_after", None)
@@ -332,7 +354,8 @@ async def _settle(call: asyncio.Future[Any]) -> bool:
 
     LiteLLM starts each request in a worker thread that hands back a coroutine; cancelling the await
     in between drops that coroutine unawaited (a RuntimeWarning at exit) and loses the reply of a
-    request the server may already be serving. So a cancelled caller lets its call finish first.
+    request the server may already be serving (and a call on a worker thread cannot be stopped at
+    all). So a cancelled caller lets its call finish first.
     """
     cancelled = False
     while not call.done():

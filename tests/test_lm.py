@@ -161,6 +161,28 @@ def test_concurrency_limit_caps_calls_in_flight() -> None:
         assert server.max_in_flight == 3
 
 
+def test_calls_run_side_by_side_and_leave_the_event_loop_free() -> None:
+    with OpenAIServer(reply=lambda request: "ok", latency_s=0.3) as server:
+        client = make_client(server.base_url, concurrency=4)
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        async def calls() -> list[Completion]:
+            ticker = asyncio.create_task(tick())
+            replies = await asyncio.gather(*(client.complete([{"role": "user", "content": f"q{i}"}]) for i in range(4)))
+            ticker.cancel()
+            return replies
+
+        assert [reply.text for reply in asyncio.run(calls())] == ["ok"] * 4
+        assert server.max_in_flight == 4
+        assert ticks >= 10  # the loop went on running while the requests waited on the server
+
+
 def test_the_api_key_is_never_in_a_saved_trace(server: OpenAIServer, tmp_path: Path) -> None:
     client = make_client(server.base_url)
     layer = ann.Layer("s", [ann.Agent("a")], inputs=["q"], outputs=["answer"])

@@ -42,9 +42,10 @@ def extract_last_number(text: str) -> float | None:
     for match in _NUMBER.finditer(text):
         if match["int"] is None and match["frac"] is None:
             continue
-        value = float((match["int"] or "0").replace(",", "") + (match["frac"] or ""))
-        if match["exp"]:
-            value *= 10.0 ** int(match["exp"])
+        exponent = f"e{match['exp']}" if match["exp"] else ""
+        value = float((match["int"] or "0").replace(",", "") + (match["frac"] or "") + exponent)
+        if not math.isfinite(value):  # "1e999" in a model's code: no number anyone means
+            continue
         if match["den"]:
             denominator = float(match["den"])
             if denominator == 0:

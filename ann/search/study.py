@@ -8,6 +8,8 @@ trial is lost (Optuna's heartbeat and ``RetryFailedTrialCallback``).
 
 from __future__ import annotations
 
+import random
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +23,7 @@ from ann.errors import ConfigError
 from ann.redact import redact
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+_CREATE_ATTEMPTS = 5
 
 
 def open_study(
@@ -39,10 +42,7 @@ def open_study(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats, BruteForceSampler
         try:
-            storage = RDBStorage(
-                storage_url, heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
-            )  # fmt: skip
+            storage = _storage(storage_url, heartbeat_s)
         except ModuleNotFoundError as exc:
             hint = " (pip install 'agentic-nn[postgres]')" if exc.name and exc.name.startswith("psycopg") else ""
             raise ConfigError(f"--storage: {redact(storage_url)} needs the {exc.name} driver{hint}") from exc
@@ -60,6 +60,27 @@ def open_study(
     if [d.name.lower() for d in study.directions] != directions:
         raise ConfigError(f"study {name!r} already exists with other objectives; choose another --study")
     return study
+
+
+def _storage(url: str, heartbeat_s: int) -> RDBStorage:
+    """Optuna's RDB storage; the first connection to a new database creates Optuna's tables.
+
+    Workers started together on a new database race to create them, and the losers' CREATE
+    fails (PostgreSQL: a duplicate key in ``pg_type``); once the tables exist a retry succeeds.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
+            return RDBStorage(
+                url, heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
+            )  # fmt: skip
+        except DBAPIError:
+            if attempt == _CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.3)
+    raise AssertionError("unreachable")
 
 
 def stop_at(trials: int) -> Callable[[optuna.Study, FrozenTrial], None]:
@@ -84,11 +105,12 @@ def waiting(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
-    """The trial to ship: the best score; with a cost objective, the cheapest of the best scores."""
+    """The trial to ship: the best validation score; among equal scores the fewest model calls per
+    example (a tie on a small validation set is no reason to pay for a bigger team), then the first."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         return None
-    return min(complete, key=lambda t: (-t.values[0], t.values[1] if len(t.values) > 1 else 0.0, t.number))
+    return min(complete, key=lambda t: (-t.values[0], t.user_attrs.get("calls_per_example", 0.0), t.number))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -415,3 +415,11 @@ def test_make_metric_unknown_name_lists_known_ones() -> None:
 def test_make_metric_bad_options_are_config_errors(name: str, options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=f"bad options for metric '{name}': .*{message}"):
         make_metric(name, **options)
+
+
+def test_a_number_too_large_for_a_float_is_no_number() -> None:
+    # a model's code held "1e400"; the vote's number key once raised OverflowError on it
+    assert extract_last_number("x = 1e400") is None
+    assert extract_last_number("3, then 1e" + "9" * 5000) == 3.0
+    assert extract_last_number("tiny 1e-400") == 0.0
+    assert extract_last_number("2.5e3") == 2500.0

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +103,31 @@ def test_a_worker_killed_mid_trial_leaves_the_study_consistent(grid_task, tmp_pa
     assert len(retried) == 1
     assert retried[0].params == next(t.params for t in trials if t.number == killed)
     assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+def test_workers_starting_together_on_a_new_database_all_get_the_study(postgres) -> None:
+    # the losers of the race to create Optuna's tables once failed with a duplicate key in pg_type
+    import sqlalchemy
+
+    from ann.search.study import open_study
+
+    engine = sqlalchemy.create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text("CREATE DATABASE fresh"))
+    engine.dispose()
+    url = postgres.rsplit("/", 1)[0] + "/fresh"
+    opened, errors = [], []
+
+    def join() -> None:
+        try:
+            opened.append(open_study(url, "race", with_cost=False, heartbeat_s=5, seed=None, exhaustive=False))
+        except Exception as exc:  # noqa: BLE001 — the test reports whatever went wrong
+            errors.append(exc)
+
+    threads = [threading.Thread(target=join) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len({study._study_id for study in opened}) == 1

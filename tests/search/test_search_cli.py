@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import optuna
+import pytest
 
 from ann.bundle import load_bundle
 from ann.cli import main
@@ -56,11 +57,12 @@ def test_a_study_resumes_where_it_stopped(capsys, task, tmp_path) -> None:
     assert (out / "study.db").is_file()
 
 
-def test_a_cost_objective_ships_the_cheapest_of_the_best(capsys, task, tmp_path) -> None:
+@pytest.mark.parametrize("objective", ["score", "score,cost"])
+def test_the_cheapest_of_the_best_scores_is_shipped(capsys, task, tmp_path, objective) -> None:
     spec, val = task
     with OpenAIServer(reply=lambda request: answer_at_temperature_zero({**request, "temperature": 0})) as server:
         code, summary, err = search(capsys, spec, val, tmp_path / "out", server, "--trials", 4,
-                                    "--objective", "score,cost")  # fmt: skip
+                                    "--objective", objective)  # fmt: skip
     assert code == 0, err
     assert all(t["score"] == 1.0 for t in summary["trials"])  # every choice is right here
     assert summary["best"]["params"]["solve.samples"] == 1
