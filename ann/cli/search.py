@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
-TRAIN_SETTINGS = ("epochs", "batch_size", "patience", "momentum", "candidates", "demos", "demo_source", "lr", "alpha",
-                  "structure", "max_agents")  # fmt: skip
+# `ann compile`'s settings a trial's compile takes from the spec; --compile-calls is its only budget.
+NOT_PER_TRIAL = ("max_calls", "max_cost", "max_time", "draft")
 
 
 def run_search(args: argparse.Namespace, console: Console) -> int:
@@ -58,7 +58,7 @@ def run_search(args: argparse.Namespace, console: Console) -> int:
     study = open_study(storage, name, with_cost=with_cost, heartbeat_s=args.heartbeat,
                        seed=None if args.storage else args.seed, exhaustive=exhaustive)  # fmt: skip
     view = SearchView(name, args.trials, with_cost)
-    kit = _trial_kit(args, spec, path, space, train, val, view)
+    kit = _trial_kit(args, spec, path, space, train, val, view, with_cost=with_cost)
     with nullcontext() if args.json else Live(view, console=console, refresh_per_second=4):
         run_trials(study, kit, trials=args.trials, timeout=args.max_time, view=view)
     if not args.json and not console.is_terminal:
@@ -79,10 +79,13 @@ def run_search(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _trial_kit(args: argparse.Namespace, spec: Any, path: Path, space: Any, train: list, val: list, view: Any) -> Any:
+def _trial_kit(
+    args: argparse.Namespace, spec: Any, path: Path, space: Any, train: list, val: list, view: Any, *, with_cost: bool
+) -> Any:
     """What each trial needs: graph building, one model client per model tried, the metric."""
     from ann.build import graph_from_spec
     from ann.cli.common import open_model
+    from ann.cli.compile import SETTINGS
     from ann.cli.eval import spec_metric
     from ann.search.objective import TrialKit
 
@@ -99,8 +102,8 @@ def _trial_kit(args: argparse.Namespace, spec: Any, path: Path, space: Any, trai
         open_model=trial_model,
         metric=lambda trial_spec, lm: spec_metric(trial_spec, None, lm=lm),
         compile_calls=args.compile_calls,
-        train_settings={name: getattr(spec.train, name) for name in TRAIN_SETTINGS},
-        with_cost=args.objective == "score,cost", seed=args.seed, on_event=view.event,
+        train_settings={name: getattr(spec.train, name) for name in SETTINGS if name not in NOT_PER_TRIAL},
+        with_cost=with_cost, seed=args.seed, on_event=view.event,
     )  # fmt: skip
 
 

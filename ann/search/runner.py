@@ -38,8 +38,9 @@ def run_trials(study: optuna.Study, kit: TrialKit, *, trials: int, timeout: floa
     if done(study) < trials or waiting(study):
         study.optimize(objective, timeout=timeout, callbacks=[stop_at(trials), refresh], catch=caught)
     # A sampler that has seen every combination stops the study itself; queued retries still run.
-    if waiting(study):
-        study.optimize(objective, n_trials=len(waiting(study)), timeout=timeout, callbacks=[refresh], catch=caught)
+    queued = len(waiting(study))
+    if queued:
+        study.optimize(objective, n_trials=queued, timeout=timeout, callbacks=[refresh], catch=caught)
     refresh(study)
 
 

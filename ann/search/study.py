@@ -3,7 +3,7 @@
 Several workers (processes, machines) may run the same study through one storage; each stops
 when the study holds N finished trials. A worker killed mid-trial stops sending heartbeats; the
 next worker to start a trial marks the dead trial failed and queues its choices again, so no
-trial is lost (Optuna's heartbeat and ``RetryFailedTrialCallback``).
+trial is lost (Optuna's heartbeat and ``RetryHeartbeatStaleTrialCallback``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -70,17 +71,18 @@ def _storage(url: str, heartbeat_s: int) -> RDBStorage:
     """
     from sqlalchemy.exc import DBAPIError
 
-    for attempt in range(_CREATE_ATTEMPTS):
+    def connect() -> RDBStorage:
+        return RDBStorage(
+            url, heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
+        )  # fmt: skip
+
+    for attempt in range(1, _CREATE_ATTEMPTS):
         try:
-            return RDBStorage(
-                url, heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
-            )  # fmt: skip
+            return connect()
         except DBAPIError:
-            if attempt == _CREATE_ATTEMPTS - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1) + random.random() * 0.3)
-    raise AssertionError("unreachable")
+            time.sleep(0.2 * attempt + random.random() * 0.3)
+    return connect()  # the last try raises what it meets
 
 
 def stop_at(trials: int) -> Callable[[optuna.Study, FrozenTrial], None]:
@@ -88,8 +90,9 @@ def stop_at(trials: int) -> Callable[[optuna.Study, FrozenTrial], None]:
     waits to be retried (or ``trials`` failed ones: a space where nothing runs must end)."""
 
     def callback(study: optuna.Study, _: FrozenTrial) -> None:
-        failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-        if (done(study) >= trials and not waiting(study)) or len(failed) >= trials:
+        states = Counter(t.state for t in study.get_trials(deepcopy=False))  # one read of the storage
+        finished = sum(states[state] for state in FINISHED)
+        if (finished >= trials and not states[TrialState.WAITING]) or states[TrialState.FAIL] >= trials:
             study.stop()
 
     return callback

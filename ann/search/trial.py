@@ -59,17 +59,17 @@ def apply(spec: Spec, chosen: dict[str, Any]) -> TrialSetup:
     `vote`). A larger team clones its first agent; a smaller one keeps its first agents.
     """
     assert spec.graph is not None
-    layers = []
-    for layer in spec.graph.layers:
-        mine = {key.rsplit(".", 1)[1]: value for key, value in chosen.items() if key.rsplit(".", 1)[0] == layer.name}
-        layers.append(_apply_layer(layer, mine))
-    graph = spec.graph.model_copy(update={"layers": layers})
-    train = {key.split(".", 1)[1]: value for key, value in chosen.items() if key.startswith("train.")}
+    by_prefix: dict[str, dict[str, Any]] = {}  # "solve.samples" -> {"solve": {"samples": …}}
+    for key, value in chosen.items():
+        if "." in key:
+            prefix, name = key.rsplit(".", 1)
+            by_prefix.setdefault(prefix, {})[name] = value
+    layers = [_apply_layer(layer, by_prefix.get(layer.name, {})) for layer in spec.graph.layers]
+    update: dict[str, Any] = {"graph": spec.graph.model_copy(update={"layers": layers})}
     model = chosen.get("model")
-    updated = spec.model_copy(update={"graph": graph})
     if model is not None:
-        updated = updated.model_copy(update={"model": spec.model.model_copy(update={"name": model})})
-    return TrialSetup(spec=updated, train=train, model=model)
+        update["model"] = spec.model.model_copy(update={"name": model})
+    return TrialSetup(spec=spec.model_copy(update=update), train=by_prefix.get("train", {}), model=model)
 
 
 def _apply_layer(layer: LayerSpec, chosen: dict[str, Any]) -> LayerSpec:
@@ -86,9 +86,11 @@ def _team(agents: list[AgentSpec], size: int) -> list[AgentSpec]:
     if size <= len(agents):
         return agents[:size]
     names = {agent.name for agent in agents}
-    extra = []
-    for n in range(2, 2 * size + 2):
+    extra: list[AgentSpec] = []
+    n = 2
+    while len(agents) + len(extra) < size:
         name = f"{agents[0].name}_{n}"
-        if name not in names and len(agents) + len(extra) < size:
+        n += 1
+        if name not in names:
             extra.append(agents[0].model_copy(update={"name": name}))
     return [*agents, *extra]
