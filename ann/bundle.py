@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ann.errors import ConfigError
 from ann.io import atomic_write_text
@@ -31,6 +31,7 @@ from ann.spec import (
     with_paths_from,
     with_paths_relative_to,
 )
+from ann.strict_model import StrictModel
 from ann.tools.exploration import DraftRun
 from ann.tools.module import tools_digest
 
@@ -41,11 +42,7 @@ BUNDLE_FORMAT = "ann.bundle"
 BUNDLE_VERSION = 1
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Evidence(_Strict):
+class Evidence(StrictModel):
     """What validation said when a change was kept: both mean scores and the gate's paired verdict."""
 
     val_before: float | None = Field(default=None, description="the incumbent's validation score")
@@ -57,7 +54,7 @@ class Evidence(_Strict):
     reason: str | None = Field(default=None, description="the rule the gate applied")
 
 
-class ParamHistory(_Strict):
+class ParamHistory(StrictModel):
     """One accepted value of a param, and its provenance: the step, the gradient and the evidence."""
 
     value: str
@@ -67,7 +64,7 @@ class ParamHistory(_Strict):
     evidence: Evidence | None = None
 
 
-class ParamRecord(_Strict):
+class ParamRecord(StrictModel):
     value: str
     description: str
     kind: str
@@ -75,12 +72,12 @@ class ParamRecord(_Strict):
     history: list[ParamHistory] = Field(default_factory=list)
 
 
-class Scores(_Strict):
+class Scores(StrictModel):
     baseline: float | None = None
     best: float | None = None
 
 
-class Bundle(_Strict):
+class Bundle(StrictModel):
     """The file format of a trained (or just saved) graph, version 1."""
 
     format: Literal["ann.bundle"] = BUNDLE_FORMAT

@@ -28,9 +28,6 @@ MAX_DEPTH = 64  # nesting; pydantic cannot even write out much deeper values
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-_Strict = StrictModel
-
-
 def _unique(names: list[str]) -> list[str]:
     seen: set[str] = set()
     for name in names:
@@ -43,14 +40,14 @@ def _unique(names: list[str]) -> list[str]:
 _Names = Annotated[list[str], AfterValidator(_unique)]
 
 
-class AgentSpec(_Strict):
+class AgentSpec(StrictModel):
     name: str
     role: str = ""
     instructions: str = ""
     tools: _Names = Field(default_factory=list)
 
 
-class LayerSpec(_Strict):
+class LayerSpec(StrictModel):
     name: str
     inputs: _Names
     outputs: _Names = Field(min_length=1)
@@ -61,14 +58,14 @@ class LayerSpec(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class GraphSpec(_Strict):
+class GraphSpec(StrictModel):
     layers: list[LayerSpec] = Field(min_length=1)
 
 
 ScalarType = Literal["text", "number", "integer", "boolean", "date"]
 
 
-class FieldSpec(_Strict):
+class FieldSpec(StrictModel):
     """A field's description and what its value may be: a type, a pattern, or for labels a list of choices.
 
     A declared type (anything but plain text) is sent as the reply's JSON Schema, so a grammar
@@ -102,12 +99,12 @@ class FieldSpec(_Strict):
         return self.type != "text" or self.pattern is not None
 
 
-class MetricSpec(_Strict):
+class MetricSpec(StrictModel):
     name: str
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class ModelSpec(_Strict):
+class ModelSpec(StrictModel):
     """Model settings; flags and environment variables override them."""
 
     name: str | None = None
@@ -116,7 +113,7 @@ class ModelSpec(_Strict):
     max_tokens: int = Field(default=512, ge=1)
 
 
-class TrainSpec(_Strict):
+class TrainSpec(StrictModel):
     """Training settings for `ann compile`; its flags override them."""
 
     epochs: int = Field(default=2, ge=1)
@@ -138,7 +135,7 @@ class TrainSpec(_Strict):
     optimizer_max_tokens: int = Field(default=256, ge=16)
 
 
-class Spec(_Strict):
+class Spec(StrictModel):
     """A whole task: what goes in, what comes out, how it is scored, and the graph that does it.
 
     With no ``graph``, `ann plan` or `ann compile` has a planner model propose one.
