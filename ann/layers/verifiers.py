@@ -21,11 +21,9 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from ann.agent import Agent
-from ann.datasets.sandbox import run_python
 from ann.field_types import value_problem
 from ann.layers.base import Candidate, TeamRun
 from ann.layers.candidates import candidate_text
-from ann.layers.doctests import doctest_program, doctest_score, find_examples
 from ann.layers.prompts import ANSWER_DESCRIPTION, ANSWER_FIELD, REVIEW_FIELD, REVIEW_SCORE, REVIEW_TEXT
 from ann.layers.refine import SCORE_FIELD, review_score
 from ann.spec import FieldSpec
@@ -53,6 +51,10 @@ class DoctestVerifier(Verifier):
         self.timeout_s = timeout_s
 
     async def check(self, team: TeamRun, outputs: dict[str, Any]) -> tuple[float, str]:
+        # Loaded on first check: every graph build imports the team types, few run doctests.
+        from ann.datasets.sandbox import run_python
+        from ann.layers.doctests import doctest_program, doctest_score, find_examples
+
         found = find_examples(team.values)
         program = doctest_program(str(outputs.get(team.layer.outputs[0], "")), found)
         result = await asyncio.to_thread(run_python, program, timeout_s=self.timeout_s)

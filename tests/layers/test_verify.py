@@ -7,6 +7,7 @@ import pytest
 
 from ann import Agent, Graph, GraphError, Layer
 from ann.build import build_layers
+from ann.datasets import sandbox
 from ann.errors import ConfigError
 from ann.layers import verifiers
 from ann.layers.registry import proposable_aggregators
@@ -96,13 +97,13 @@ def test_the_verifiers_message_reaches_the_backward_pass(scripted):
 
 def test_the_doctest_verifier_sees_only_the_docstring_examples(scripted, monkeypatch):
     programs = []
-    real = verifiers.run_python
+    real = sandbox.run_python
 
     def spy(program, **limits):
         programs.append(program)
         return real(program, **limits)
 
-    monkeypatch.setattr(verifiers, "run_python", spy)
+    monkeypatch.setattr(sandbox, "run_python", spy)  # the verifier imports it on its first check
     answers = [HIDDEN_ONLY, RIGHT]
     result = code_graph(scripted(answers_by_solver(answers)), answers, verifier="doctest")(prompt=PROMPT)
     assert [c["verdict"]["score"] for c in result.trace.layers[0].candidates] == [0.0, 1.0]
