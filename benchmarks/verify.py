@@ -12,6 +12,8 @@ Qwen2.5-Coder-0.5B-Instruct via llama.cpp, the agent of `examples/humaneval/spec
 Scored by `code_pass` (the hidden tests) in the sandbox. The call cache is shared by the arms, so
 a sample two arms both draw is paid for once; *calls / problem* counts every call an arm makes,
 cached or not, which is what it would cost alone. Pass `--limit N` for the first N test problems.
+The call cache lives in `--cache` (default `runs/bench-verify/cache`), so a killed run resumes
+where it stopped, and each arm's row is appended to `runs/bench-verify/rows.md` as it finishes.
 
 Run: .venv/bin/python benchmarks/verify.py [--limit 40]
 """
@@ -23,7 +25,6 @@ import asyncio
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -61,23 +62,33 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=40, help="the first N of the 40 test problems")
     parser.add_argument("--gguf", type=Path, help="GGUF model file (default: Qwen2.5-Coder-0.5B from [bench])")
     parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, from {', '.join(ARMS)}")
+    parser.add_argument("--cache", type=Path, default=Path("runs/bench-verify/cache"),
+                        help="call cache directory, kept so a killed run resumes (default: %(default)s)")  # fmt: skip
     args = parser.parse_args()
     task = humaneval_task({}, argparse.Namespace(seed=0, limit=None))
     problems = task.test[: args.limit]
     gguf = args.gguf or qwen_coder_gguf()
-    with tempfile.TemporaryDirectory(prefix="ann-bench-verify-") as cache:
-        lm = connect(gguf=gguf, temperature=0.0, max_tokens=task.spec.model.max_tokens, concurrency=2,
-                     cache_dir=Path(cache), timeout_s=900)  # fmt: skip
-        print(f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {gguf.name} via "
-              f"llama.cpp; {len(problems)} HumanEval test problems (split seed 0)", flush=True)  # fmt: skip
-        print("| arm | pass@1 | calls / problem | new calls | wall s |\n| --- | ---: | ---: | ---: | ---: |")
-        for arm in args.arms.split(","):
-            started = time.perf_counter()
-            report = asyncio.run(aevaluate(arm_graph(task.spec, arm), problems, CodePass(timeout_s=10), lm=lm))
-            usage = report.usage
-            print(f"| {arm} | {report.score:.1%} ({sum(s.metric.score for s in report.scored):g}/{report.n}) | "
-                  f"{(usage.calls + usage.cache_hits) / report.n:.1f} | {usage.calls} | "
-                  f"{time.perf_counter() - started:.0f} |", flush=True)  # fmt: skip
+    lm = connect(gguf=gguf, temperature=0.0, max_tokens=task.spec.model.max_tokens, concurrency=2,
+                 cache_dir=args.cache, timeout_s=900)  # fmt: skip
+    args.cache.mkdir(parents=True, exist_ok=True)
+    rows = args.cache.parent / "rows.md"
+    header = (f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {gguf.name} via "
+              f"llama.cpp; {len(problems)} HumanEval test problems (split seed 0)\n"
+              "| arm | pass@1 | calls / problem | new calls | wall s |\n"
+              "| --- | ---: | ---: | ---: | ---: |")  # fmt: skip
+    print(header, flush=True)
+    with rows.open("a") as log:
+        log.write(header + "\n")
+    for arm in args.arms.split(","):
+        started = time.perf_counter()
+        report = asyncio.run(aevaluate(arm_graph(task.spec, arm), problems, CodePass(timeout_s=10), lm=lm))
+        usage = report.usage
+        row = (f"| {arm} | {report.score:.1%} ({sum(s.metric.score for s in report.scored):g}/{report.n}) | "
+               f"{(usage.calls + usage.cache_hits) / report.n:.1f} | {usage.calls} | "
+               f"{time.perf_counter() - started:.0f} |")  # fmt: skip
+        print(row, flush=True)
+        with rows.open("a") as log:
+            log.write(row + "\n")
 
 
 if __name__ == "__main__":
