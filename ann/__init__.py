@@ -7,8 +7,9 @@ that only reads a spec never pays for the engine, the optimizers or a model libr
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 # Bound now, not lazily: `ann.connect` is also a submodule, and importing that submodule first
 # would make `ann.connect` the module. ann.connect imports the model machinery only when called.
@@ -24,7 +25,7 @@ from ann.errors import (
     TooManyFailures,
 )
 
-if TYPE_CHECKING:  # what type checkers and editors see; at run time, _LAZY below
+if TYPE_CHECKING:  # what type checkers and editors see; at run time, lazy_loader below
     from ann.agent import Agent
     from ann.build import graph_from_spec
     from ann.datasets.example import Example
@@ -41,26 +42,25 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, _LAZY belo
 
 __version__ = "0.1.0"
 
-# Each lazily imported public name and the module that defines it; mirrors the imports above.
-_LAZY = {
-    "Agent": "ann.agent",
-    "graph_from_spec": "ann.build",
-    "Example": "ann.datasets.example",
-    "MetricResult": "ann.datasets.metric_result",
-    "Result": "ann.engine",
-    "EvalReport": "ann.evaluate",
-    "aevaluate": "ann.evaluate",
-    "Graph": "ann.graph",
-    "from_dspy": "ann.interop",
-    "Layer": "ann.layers.layer",
-    "ModelClient": "ann.lm",
-    "ModelConfig": "ann.lm",
-    "Param": "ann.params",
-    "Spec": "ann.spec",
-    "load_spec": "ann.spec",
-    "Trace": "ann.trace",
-    "Usage": "ann.trace",
-}
+# Each lazily imported public name, by the module that defines it; mirrors the imports above.
+__getattr__, _, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "agent": ["Agent"],
+        "build": ["graph_from_spec"],
+        "datasets.example": ["Example"],
+        "datasets.metric_result": ["MetricResult"],
+        "engine": ["Result"],
+        "evaluate": ["EvalReport", "aevaluate"],
+        "graph": ["Graph"],
+        "interop": ["from_dspy"],
+        "layers.layer": ["Layer"],
+        "lm": ["ModelClient", "ModelConfig"],
+        "params": ["Param"],
+        "spec": ["Spec", "load_spec"],
+        "trace": ["Trace", "Usage"],
+    },
+)
 
 __all__ = [
     "Agent",
@@ -91,15 +91,6 @@ __all__ = [
     "load_spec",
     "__version__",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module the first time it is asked for (PEP 562)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module 'ann' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value  # later lookups find it directly, without this function
-    return value
 
 
 def __dir__() -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -305,7 +306,8 @@ def load_bundle(path: str | Path) -> Bundle:
         version = data.get("version")
         newer = isinstance(version, int) and version > BUNDLE_VERSION
         hint = "; a newer ann wrote it, so upgrade ann" if newer else ""
-        raise ConfigError(f"{path}: bundle version {version!r} is not supported (this ann reads 1{hint})")
+        shown = reprlib.repr(version)  # a hostile file's value may be megabytes long
+        raise ConfigError(f"{path}: bundle version {shown} is not supported (this ann reads 1{hint})")
     try:
         bundle = Bundle.model_validate(data)
     except ValidationError as exc:

@@ -19,8 +19,10 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", r
 # Shorter values ("1", "true") are settings, not secrets, and masking them would garble text.
 _MIN_LENGTH = 8
 _TOOL_ENV = "ANN_TOOL_ENV"  # the variables HTTP tool headers may read (see ann.tools.http)
-# Credentials written into a URL: scheme://user:password@host.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
+# Credentials written into a URL: scheme://user:password@host. The scheme starts a word and is
+# short, so a long run of letters (a hostile file's value quoted in an error) is scanned once, not
+# once per starting letter.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^/\s@]+@")
 
 
 def secret_values(extra: Iterable[str | None] = ()) -> list[str]:

@@ -6,6 +6,10 @@ from pydantic import BaseModel, ConfigDict
 
 
 class StrictModel(BaseModel):
-    """Unknown keys are errors: a typo in a spec must not be silently ignored."""
+    """Unknown keys are errors: a typo in a spec must not be silently ignored.
 
-    model_config = ConfigDict(extra="forbid")
+    Validators are built on first use, not at import (`defer_build`): `ann show` and the other
+    commands that call no model import every model but validate only a few.
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)

@@ -1,5 +1,8 @@
 """redact(): which environment values count as secrets, and that each is masked wherever it shows."""
 
+import subprocess
+import sys
+
 import pytest
 
 from ann.lm import ModelConfig
@@ -41,3 +44,14 @@ def test_credentials_in_a_url_are_masked_and_a_model_description_shows_none() ->
     assert redact(f"calling {url} failed") == "calling https://[redacted]@llm.example.com/v1 failed"
     assert redact("see http://example.com/a@b") == "see http://example.com/a@b"
     assert "not-in-any-env-var" not in ModelConfig("openai/x", api_base=url).describe()
+
+
+def test_a_megabyte_word_is_redacted_in_one_pass() -> None:
+    # A hostile bundle's value quoted in an error: the URL pattern once retried at every letter of a
+    # long word (600 KB took minutes). In a child with a deadline, so a regression fails, not hangs.
+    code = (
+        "from ann.redact import redact\n"
+        "text = 'x' * 2_000_000 + ' https://u:pw-123456@host/ ' + 'y' * 2_000_000\n"
+        "assert redact(text).count('[redacted]@host') == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -17,9 +17,10 @@ from string import Template
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ann.errors import ConfigError
+from ann.strict_model import StrictModel
 from ann.tools.tool import Tool
 
 Location = Literal["path", "query", "body"]
@@ -27,10 +28,8 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 TOOL_ENV = "ANN_TOOL_ENV"  # the user's allow-list of variables HTTP tool headers may read
 
 
-class HttpOperation(BaseModel):
+class HttpOperation(StrictModel):
     """One API operation, described the short way (or read from an OpenAPI file)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str
     method: str = "GET"
@@ -55,10 +54,8 @@ class HttpOperation(BaseModel):
         return self
 
 
-class HttpOperations(BaseModel):
+class HttpOperations(StrictModel):
     """A file of operations in the short form: ``operations: [{name, method, url, ...}]``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     operations: list[HttpOperation] = Field(min_length=1)
 
