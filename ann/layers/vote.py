@@ -1,9 +1,10 @@
 """vote: self-consistency — every member answers and the normalised majority wins.
 
-Answers are compared after normalisation: when at least half of the answers contain a number,
-each votes with its last number (so "The answer is 42." and "42" agree; an answer with no
-number votes with its text); otherwise with the normalised text (case, spacing, quotes and
-trailing punctuation ignored). Ties go to the answer given first (agent order,
+Answers are compared after normalisation: when at least half of the answers are one line holding
+a number, each such answer votes with its last number (so "The answer is 42." and "42" agree);
+every other answer, and every answer when fewer hold a number, votes with its normalised text
+(case, spacing, quotes and trailing punctuation ignored). An answer of several lines — code, a
+list, a letter — never votes with a number it happens to contain (``return n + 1``). Ties go to the answer given first (agent order,
 then sample order), so the same answers always give the same decision.
 """
 
@@ -21,8 +22,9 @@ def _number_key(value: float) -> str:
 
 
 def vote_keys(answers: list[str]) -> list[str]:
-    """The key each answer votes with: its last number when most answers have one, else its text."""
-    numbers = [extract_last_number(str(answer)) for answer in answers]
+    """The key each answer votes with: its last number when most answers are one line with a number,
+    else its text."""
+    numbers = [None if "\n" in str(answer).strip() else extract_last_number(str(answer)) for answer in answers]
     if 2 * sum(n is not None for n in numbers) >= len(answers):
         return [
             _number_key(n) if n is not None else normalize_answer(str(a)) for n, a in zip(numbers, answers, strict=True)

@@ -61,3 +61,13 @@ def test_unparseable_candidates_are_dropped_not_fatal(scripted):
 def test_mostly_numeric_answers_vote_by_number_and_the_rest_by_text():
     assert vote_keys(["so 9", "9 books", "I'm ready to help."]) == ["9", "9", "i'm ready to help"]
     assert vote_keys(["Paris", "paris", "route 66"]) == ["paris", "paris", "route 66"]
+
+
+def test_code_votes_with_its_text_not_with_a_number_it_contains():
+    # Two different functions that both end in "1" must not agree; two copies of one function must.
+    first = "    n = len(xs)\n    return n + 1\n"
+    other = "    total = sum(xs)\n    return total - 1\n"
+    keys = vote_keys([first, other, first])
+    assert keys[0] == keys[2] != keys[1]
+    assert "1" not in keys
+    assert vote_keys(["The answer is 42.\n", "42"]) == ["42", "42"]  # one line, however it ends
