@@ -9,7 +9,6 @@ spec starts without the engine's, the optimizers' or a model library's imports.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import traceback
 import warnings
@@ -31,11 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True, emoji=False)
     if args.unsafe_code:
         _permit_unsafe_code(errors)
-    if getattr(args, "reads_only", False):
-        # Pydantic looks for plugins in every installed package's metadata when it builds its first
-        # validator (~70 ms of a 0.4 s start); a command that only reads files has no use for them.
-        # A value the user set wins.
-        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         module, function = args.handler.split(":")  # e.g. "ann.cli.show:run_show"
         return int(getattr(import_module(module), function)(args, console))

@@ -215,7 +215,7 @@ def _show(commands: Commands, parents: Parents) -> None:
     parser.add_argument(
         "--verify", action="store_true", help="first check a bundle's content hash; exit 2 if edited or corrupted"
     )
-    parser.set_defaults(handler="ann.cli.show:run_show", reads_only=True)
+    parser.set_defaults(handler="ann.cli.show:run_show")
 
 
 def _diff(commands: Commands, parents: Parents) -> None:
@@ -224,13 +224,13 @@ def _diff(commands: Commands, parents: Parents) -> None:
     )
     parser.add_argument("a", help="the 'before' side: a YAML spec or a bundle .json")
     parser.add_argument("b", help="the 'after' side: a YAML spec or a bundle .json")
-    parser.set_defaults(handler="ann.cli.diff:run_diff", reads_only=True)
+    parser.set_defaults(handler="ann.cli.diff:run_diff")
 
 
 def _schema(commands: Commands, parents: Parents) -> None:
     parser = commands.add_parser("schema", parents=parents, help="print the JSON Schema of spec or bundle files")
     parser.add_argument("kind", choices=["spec", "bundle"], help="which file format")
-    parser.set_defaults(handler="ann.cli.schema:run_schema", reads_only=True)
+    parser.set_defaults(handler="ann.cli.schema:run_schema")
 
 
 def _export(commands: Commands, parents: Parents) -> None:
@@ -243,7 +243,7 @@ def _export(commands: Commands, parents: Parents) -> None:
     parser.add_argument("spec", metavar="BUNDLE", help="a bundle .json written by `ann compile`")
     parser.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to export")
     parser.add_argument("--out", type=Path, help="write here instead of printing")
-    parser.set_defaults(handler="ann.cli.export:run_export", reads_only=True)
+    parser.set_defaults(handler="ann.cli.export:run_export")
 
 
 def _plan(commands: Commands, parents: Parents) -> None:

@@ -4,8 +4,9 @@ Answers are compared after normalisation: when at least half of the answers are 
 a number, each such answer votes with its last number (so "The answer is 42." and "42" agree);
 every other answer, and every answer when fewer hold a number, votes with its normalised text
 (case, spacing, quotes and trailing punctuation ignored). An answer of several lines — code, a
-list, a letter — never votes with a number it happens to contain (``return n + 1``). Ties go to the answer given first (agent order,
-then sample order), so the same answers always give the same decision.
+list, a letter — never votes with a number it happens to contain (``return n + 1``). Ties go to
+the answer given first (agent order, then sample order), so the same answers always give the same
+decision.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
 import json
-import os
 from pathlib import Path
 
 from ann.cli import main
@@ -62,18 +61,3 @@ def test_show_imports_no_tools_module_even_an_untrusted_one(capsys, tmp_path):
     assert "tool reserve: Reserve an item by name." in capsys.readouterr().out
     assert list(tmp_path.rglob("*.imported")) == []
 
-
-def test_commands_that_call_no_model_skip_pydantic_plugin_discovery_unless_the_user_chose(monkeypatch, capsys):
-    # Plugin discovery reads every installed package's metadata (~70 ms of `ann show`'s start).
-    spec = str(ROOT / "examples/orders/spec.yaml")
-    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")
-    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS")
-    assert main(["show", spec]) == 0
-    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
-    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "logfire-only")
-    assert main(["schema", "spec"]) == 0
-    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "logfire-only"
-    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS")
-    assert main(["run", spec, "--input", "{}"]) == 2  # refused (no inputs) before any model call
-    assert "PYDANTIC_DISABLE_PLUGINS" not in os.environ
-    capsys.readouterr()
