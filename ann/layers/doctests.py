@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import doctest
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,18 +73,38 @@ def find_examples(values: Mapping[str, Any]) -> DocExamples:
         try:
             tree = ast.parse(value)
         except (SyntaxError, ValueError, RecursionError):
-            if examples := parser.get_examples(value):
+            if examples := _examples_in(parser, value):
                 return DocExamples(examples)
             continue
         functions = [node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
         if not functions:
             continue
         docs = [ast.get_docstring(node) or "" for node in ast.walk(tree) if _has_docstring(node)]
-        found = DocExamples([e for doc in docs for e in parser.get_examples(doc)], value, functions[-1].name)
+        found = DocExamples([e for doc in docs for e in _examples_in(parser, doc)], value, functions[-1].name)
         if found.examples:
             return found
         stub = stub if stub.stub else found
     return stub
+
+
+def _examples_in(parser: doctest.DocTestParser, text: str) -> list[doctest.Example]:
+    """The ``>>>`` examples in ``text``; where doctest refuses the whole text, those it reads one by one.
+
+    A newline escaped in a non-raw docstring (HumanEval/51: ``remove_vowels("abcdef\\nghijklm")``)
+    becomes a real one, so that example's lines lose their indentation and doctest refuses the
+    docstring; the other examples in it are still good checks.
+    """
+    try:
+        return parser.get_examples(text)
+    except ValueError:
+        pass
+    examples = []
+    for chunk in re.split(r"(?m)^(?=[ \t]*>>>)", text):
+        try:
+            examples += parser.get_examples(chunk)
+        except ValueError:
+            continue
+    return examples
 
 
 def doctest_program(text: str, found: DocExamples) -> str:

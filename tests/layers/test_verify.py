@@ -218,3 +218,24 @@ def test_the_schema_verifier_checks_each_output_against_its_field():
     assert message.startswith("amount must be a number") and "label " in message and "note is empty" in message
     score, message = asyncio.run(check(team, {"amount": "3", "label": "b", "note": ""}))
     assert (score, message) == (2 / 3, "note is empty")
+
+
+def test_a_docstring_doctest_refuses_as_a_whole_still_gives_its_readable_examples():
+    # HumanEval/51: "\n" in a non-raw docstring is a real newline, so one example loses its
+    # indentation and doctest.DocTestParser refuses the whole docstring (this crashed a verify run).
+    from ann.layers.doctests import find_examples
+
+    stub = (
+        "def remove_vowels(text):\n"
+        '    """Drop vowels.\n'
+        "    >>> remove_vowels('')\n"
+        "    ''\n"
+        '    >>> remove_vowels("abcdef\\nghijklm")\n'
+        "    'bcdf\\nghjklm'\n"
+        "    >>> remove_vowels('aaBAA')\n"
+        "    'B'\n"
+        '    """\n'
+    )
+    found = find_examples({"prompt": stub})
+    assert [e.source.strip() for e in found.examples] == ["remove_vowels('')", "remove_vowels('aaBAA')"]
+    assert found.entry_point == "remove_vowels"
