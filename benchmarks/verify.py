@@ -76,9 +76,13 @@ def main() -> None:
               f"llama.cpp; {len(problems)} HumanEval test problems (split seed 0)\n"
               "| arm | pass@1 | calls / problem | new calls | wall s |\n"
               "| --- | ---: | ---: | ---: | ---: |")  # fmt: skip
-    print(header, flush=True)
-    with rows.open("a") as log:
-        log.write(header + "\n")
+
+    def record(text: str) -> None:
+        print(text, flush=True)
+        with rows.open("a") as log:
+            log.write(text + "\n")
+
+    record(header)
     for arm in args.arms.split(","):
         started = time.perf_counter()
         report = asyncio.run(aevaluate(arm_graph(task.spec, arm), problems, CodePass(timeout_s=10), lm=lm))
@@ -86,9 +90,7 @@ def main() -> None:
         row = (f"| {arm} | {report.score:.1%} ({sum(s.metric.score for s in report.scored):g}/{report.n}) | "
                f"{(usage.calls + usage.cache_hits) / report.n:.1f} | {usage.calls} | "
                f"{time.perf_counter() - started:.0f} |")  # fmt: skip
-        print(row, flush=True)
-        with rows.open("a") as log:
-            log.write(row + "\n")
+        record(row)
 
 
 if __name__ == "__main__":

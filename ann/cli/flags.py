@@ -2,7 +2,7 @@
 
 Building the parser imports only argparse, so `ann show` starts without loading what `ann compile`
 needs. Each command names its handler as ``"module:function"``; `main` imports that module only
-when the command runs. The commands that call no model say ``reads_only=True``.
+when the command runs.
 """
 
 from __future__ import annotations

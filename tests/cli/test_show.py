@@ -60,4 +60,3 @@ def test_show_imports_no_tools_module_even_an_untrusted_one(capsys, tmp_path):
     assert main(["show", str(tmp_path / "spec" / "spec.yaml")]) == 0
     assert "tool reserve: Reserve an item by name." in capsys.readouterr().out
     assert list(tmp_path.rglob("*.imported")) == []
-
