@@ -38,6 +38,7 @@ from ann.cli.eval import spec_metric  # noqa: E402
 from ann.datasets import load_dataset, load_humaneval, split  # noqa: E402
 from ann.lm import ModelClient  # noqa: E402
 from ann.optimizers import ANNOptimizer, TrainingRun  # noqa: E402
+from ann.report import write_history  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from framing import plain_arm  # noqa: E402
@@ -128,6 +129,7 @@ def compile_once(task: Task, args: argparse.Namespace, *, cache_dir: Path, out: 
     training = {**task.settings, **outcome, "model": forward.config.label}
     bundle = make_bundle(graph, spec=task.spec, scores=scores, data=run.data, training=training)
     save_bundle(bundle, out / "bundle.json")
+    write_history(run, out / "history.jsonl")  # as `ann compile` does: why each change was kept or refused
     for client in (forward, optimizer_lm):
         client.cache.close()  # type: ignore[union-attr]  # both have a cache
     return Compiled(run, time.perf_counter() - started, out / "bundle.json")

@@ -47,6 +47,7 @@ from ann.cli.eval import spec_metric  # noqa: E402
 from ann.datasets import load_dataset  # noqa: E402
 from ann.evaluate import aevaluate  # noqa: E402
 from ann.lm import ModelClient  # noqa: E402
+from ann.optimizers.history import StepRecord  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from compile import DEFAULTS, SPLITS, Task, compile_once, humaneval_task, model, training_settings  # noqa: E402
@@ -159,8 +160,22 @@ def run_ann(task: Task, args: argparse.Namespace, work: Path) -> ArmResult:
             "steps": len(run.history),
             "accepted": sum(r.accepted for r in run.history),
             "stopped": run.stopped,
+            "steps_log": [step_summary(record) for record in run.history],
         },
     )
+
+
+def step_summary(record: StepRecord) -> dict[str, Any]:
+    """One step of history.jsonl without its texts: what was tried and the gate's verdict on it."""
+    return {
+        "step": record.step,
+        "note": record.note,
+        "changed": [change["param"] for change in record.changes],
+        "val_score": record.val_score,
+        "accepted": record.accepted,
+        "verdict": record.verdict,
+        "rejected": [f"{rejection['param']}: {rejection['reason']}" for rejection in record.rejected],
+    }
 
 
 def run_gepa(task: Task, args: argparse.Namespace, work: Path) -> ArmResult:
