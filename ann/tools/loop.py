@@ -139,10 +139,10 @@ async def run_tools(
         (succeeded if result.ok else failed).add(call)
         trace.tool_calls.append(ToolCallRecord(layer, agent.name, tool.name, arguments, result.ok, result.output,
                                                result.latency_s))  # fmt: skip
+        observation = render(OBSERVATION, tool=tool.name, result=result.observation())
         messages += [
             {"role": "assistant", "content": json.dumps(turn, ensure_ascii=False)},
-            {"role": "user", "content": render(OBSERVATION, tool=tool.name, result=result.observation())
-             + (REPEATED_FAILURE if repeated else "")},  # fmt: skip
+            {"role": "user", "content": observation + (REPEATED_FAILURE if repeated else "")},
         ]
     messages.append({"role": "user", "content": render(ANSWER_NOW, fields=fields)})
     return await _final_answer(client, trace, agent, messages, values, inputs, outputs, layer, max_steps, answer_only)

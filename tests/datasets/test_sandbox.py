@@ -167,9 +167,7 @@ def test_sandbox_has_its_own_network_namespace_when_the_kernel_permits(mode: str
     assert inside != os.readlink("/proc/self/ns/net")
 
 
-def test_guard_bypass_still_cannot_reach_localhost_when_the_kernel_permits(
-    listener: socket.socket, mode: str
-) -> None:
+def test_guard_bypass_still_cannot_reach_localhost_when_the_kernel_permits(listener: socket.socket, mode: str) -> None:
     if mode == "unsafe" and not kernel_permits_network_namespaces():
         pytest.skip("unshare(CLONE_NEWNET) is not permitted here; only the Python-level guard applies")
     port = listener.getsockname()[1]
